@@ -1,0 +1,6 @@
+"""The scalar backend (compiled kernels). Not built yet: reports itself unavailable."""
+from ...registry import BackendUnavailable
+
+
+def load():
+    raise BackendUnavailable("the compiled scalar kernels are not part of this build yet")
