@@ -149,8 +149,7 @@ class Tokenizer:
                                  "encoding; decode your bytes with errors='replace' first") from exc
             raise
         if self._has_placeholder_ids:
-            n_vocab = self._vocab.n_vocab
-            ids = [i for i in ids if i < n_vocab]
+            ids = self._resolve_placeholders(ids)
         if add_bos is False:
             return ids
         if add_bos or self._vocab.add_bos:
@@ -160,6 +159,29 @@ class Tokenizer:
         if self._vocab.add_eos:
             ids.append(self.eos_id)
         return ids
+
+    def _resolve_placeholders(self, ids: list[int]) -> list[int]:
+        """Replace ids >= n_vocab (symbols llama.cpp merges with but has no token for): byte
+        tokens of the character for SentencePiece vocabularies, nothing for byte-level ones."""
+        n_vocab = self._vocab.n_vocab
+        if not ids or max(ids) < n_vocab:
+            return ids
+        out: list[int] = []
+        for i in ids:
+            if i < n_vocab:
+                out.append(i)
+            elif self._vocab.kind == KIND_SPM:
+                out.extend(self._byte_token(b) for b in self._backend.id_to_token(i).encode())
+        return out
+
+    def _byte_token(self, byte: int) -> int:
+        for text in (f"<0x{byte:02X}>", chr(byte) if byte < 0x80 else None):
+            if text is None:
+                continue
+            token_id = self._backend.token_to_id(text)
+            if token_id is not None and token_id < self._vocab.n_vocab:
+                return token_id
+        raise ValueError(f"the vocabulary has no byte token for 0x{byte:02X} (<0x{byte:02X}>)")
 
     # ---- decoding -------------------------------------------------------------------------
     def _check_id(self, token_id: int) -> int:

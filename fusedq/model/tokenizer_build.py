@@ -5,10 +5,13 @@ Two recipes, keyed by vocabulary kind:
   tokens; merges are every pair (a, b) with a, b and a+b in the vocabulary, ranked by the score
   of a+b (highest first, ties by id), which is the order llama.cpp's SPM tokenizer merges in;
   spaces become U+2581, with a U+2581 prefix on every text fragment when add_space_prefix is set.
+  llama.cpp starts from characters whether or not they are tokens; a character that occurs inside
+  tokens but is not one itself gets a placeholder id beyond n_vocab (so it can merge), and the
+  caller turns a leftover placeholder into byte tokens, as llama.cpp does.
 - byte-level BPE (`gpt2`, e.g. SmolLM2): the file's merges in order, the pre-tokenizer chosen by
   `tokenizer.ggml.pre`, then byte-level mapping. Byte symbols missing from the vocabulary are
-  kept during merging as extra ids beyond n_vocab (they block merges, as in llama.cpp), and the
-  caller drops those ids afterwards.
+  kept during merging as placeholder ids beyond n_vocab (they block merges, as in llama.cpp), and
+  the caller drops those ids afterwards.
 Both: user-defined tokens are cut out of the text first (llama.cpp does so even when special
 tokens are not parsed); control tokens are not added, so plain text never turns into them.
 """
@@ -35,9 +38,19 @@ def byte_to_unicode() -> dict[int, str]:
     return table
 
 
-def _spm_merges(vocab: Vocab, scores: np.ndarray | None) -> list[tuple[str, str]]:
-    """Every split (a, b) of every token with both halves in the vocabulary, in merge order."""
+def _spm_symbols(vocab: Vocab) -> dict[str, int]:
+    """Vocabulary plus placeholder ids for characters that occur in tokens but are not tokens
+    (spaces excepted: they are escaped to U+2581 before merging)."""
     index = {t: i for i, t in enumerate(vocab.tokens)}
+    chars = set().union(*map(set, vocab.tokens))
+    for ch in sorted(chars - index.keys() - {" "}):
+        index[ch] = len(index)
+    return index
+
+
+def _spm_merges(vocab: Vocab, index: dict[str, int],
+                scores: np.ndarray | None) -> list[tuple[str, str]]:
+    """Every split (a, b) of every token with both halves in `index`, in merge order."""
     results: list[int] = []
     pairs: list[tuple[str, str]] = []
     for tid, text in enumerate(vocab.tokens):
@@ -62,10 +75,11 @@ def _spm_tokenizer(vocab: Vocab, metadata: dict) -> Tokenizer:
     if scores is not None and len(scores) < vocab.n_vocab:
         raise ValueError(f"tokenizer.ggml.scores has {len(scores)} entries for {vocab.n_vocab} tokens")
     # spaces never reach the merges (escaped to U+2581 first), so pairs containing one are dropped
-    merges = [m for m in _spm_merges(vocab, scores) if " " not in m[0] and " " not in m[1]]
+    index = _spm_symbols(vocab)
+    merges = [m for m in _spm_merges(vocab, index, scores) if " " not in m[0] and " " not in m[1]]
     unk_id = vocab.special["unk"]
     model = models.BPE(
-        vocab={t: i for i, t in enumerate(vocab.tokens)}, merges=merges, byte_fallback=True,
+        vocab=index, merges=merges, byte_fallback=True,
         unk_token=vocab.tokens[unk_id] if unk_id is not None else None, fuse_unk=False)
     tok = Tokenizer(model)
     escape = normalizers.Replace(" ", SPACE_ESCAPE)

@@ -17,7 +17,7 @@ from tokenizers import Tokenizer
 from .tokenizer_vocab import Vocab
 
 # bump when the build recipe changes, so old cache files are not reused
-BUILD_FORMAT = "fusedq-tokenizer-5"
+BUILD_FORMAT = "fusedq-tokenizer-6"
 CACHED_KEYS = ("tokenizer.ggml.scores", "tokenizer.ggml.merges")
 
 
