@@ -236,7 +236,10 @@ class GGUFFile:
         try:
             self._parse(memoryview(self._map), size)
         except BaseException:
-            self._map.close()
+            try:
+                self._map.close()
+            except BufferError:  # views made before the error still exist; GC closes the map
+                pass
             raise
 
     def _parse(self, buf: memoryview, size: int) -> None:

@@ -152,6 +152,8 @@ class QuantizedTensor:
             if lo < 0 or hi >= self.rows:
                 bad = lo if lo < 0 else hi
                 raise IndexError(f"row id {bad} out of range for a tensor of {self.rows} rows")
+        else:
+            return np.zeros((0, self.cols), dtype=np.float32)
         return registry.resolve_backend(backend).get_rows(self._qt, self._data, idx, self.cols)
 
     def matmul(self, x: Any, activations: str = "f32", *, backend: str | None = None) -> np.ndarray:
