@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .fits import GROUP_EPS, colsum, signed_absmax
-from .packing import assemble, half_bytes, pack_nibble_halves, to_half
+from .packing import assemble, half_bytes, pack_nibble_halves, safe_inverse, to_half
 from .table import register
 
 GRID = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113],
@@ -64,9 +64,7 @@ def _grid_indices(xt: np.ndarray, step: np.ndarray) -> np.ndarray:
 
     Where step is 0 the index is that of the grid value nearest 0 (the block decodes to 0).
     """
-    step = np.broadcast_to(step, xt.shape)
-    ratio = np.divide(xt, step, out=np.zeros_like(xt), where=step != 0)
-    return nearest_index(ratio).T
+    return nearest_index(xt * safe_inverse(step)).T
 
 
 @register("IQ4_NL")

@@ -12,7 +12,7 @@ import numpy as np
 from .fits import (colsum, fit_scale_min, fit_symmetric, fit_symmetric_refined,
                    signed_absmax)
 from .packing import (assemble, half_bytes, pack_bit_planes, pack_k4_scales, pack_nibble_halves,
-                      pack_q3_scales, to_half)
+                      pack_q3_scales, safe_inverse, to_half)
 from .table import register
 
 QK = 256
@@ -30,25 +30,27 @@ def _columns(blocks: np.ndarray, sub: int) -> np.ndarray:
     return np.ascontiguousarray(blocks.reshape(-1, sub).T)
 
 
-def _round_levels(xt: np.ndarray, step: np.ndarray, offset: np.ndarray | float,
+def _round_levels(xt: np.ndarray, step: np.ndarray, offset: np.ndarray | None,
                   lo: int, hi: int, n: int) -> np.ndarray:
-    """Levels round((x + offset) / step) in lo..hi (0 where step is 0) -> int16 [n, 256].
+    """Levels round((x + offset) / step) clipped to lo..hi, shifted by -lo -> uint8 [n, 256].
 
-    xt [sub, groups] holds one sub-block per column; step and offset are per column.
+    xt [sub, groups] holds one sub-block per column; step and offset are per column. Where the
+    step is 0 the level is the one of value 0 (the sub-block decodes to its offset).
     """
-    shifted = xt + offset
-    step = np.broadcast_to(step, xt.shape)
-    ratio = np.divide(shifted, step, out=np.zeros_like(shifted), where=step != 0)
+    ratio = xt + offset if offset is not None else xt.copy()
+    ratio *= safe_inverse(step)
     np.rint(ratio, out=ratio)
     np.clip(ratio, lo, hi, out=ratio)
-    return ratio.astype(np.int16).T.reshape(n, QK)
+    if lo:
+        ratio -= lo
+    return ratio.astype(np.uint8).T.reshape(n, QK)
 
 
 def _scale_min_superblocks(blocks: np.ndarray, sub: int, nmax: int, scale_max: int,
                            search: tuple, use_mad: bool, weights):
     """Shared by Q2_K / Q4_K / Q5_K: per-sub-block (scale, min) fit, then integer scales.
 
-    Returns d16, dmin16 [n], integer scales and mins [n, 256/sub], levels int16 [n, 256].
+    Returns d16, dmin16 [n], integer scales and mins [n, 256/sub], levels uint8 [n, 256].
     """
     n = blocks.shape[0]
     xt = _columns(blocks, sub)
@@ -114,8 +116,8 @@ def _symmetric_superblocks(xt: np.ndarray, sub_scales: np.ndarray, scale_top: in
     d16 = to_half(signed_absmax(sub_scales, axis=1) / -scale_top)
     sc = _scale_ints(sub_scales, d16, scale_lo, scale_hi)
     step = (d16.astype(np.float32)[:, None] * sc).reshape(-1)
-    levels = _round_levels(xt, step, 0.0, -qmax, qmax - 1, n) + qmax
-    return d16, sc.astype(np.int16), levels
+    levels = _round_levels(xt, step, None, -qmax, qmax - 1, n)
+    return d16, sc.astype(np.int8), levels
 
 
 @register("Q3_K")
@@ -136,4 +138,4 @@ def quantize_q6_k(blocks: np.ndarray) -> np.ndarray:
     d16, sc, q = _symmetric_superblocks(xt, scales, 128, -128, 127, 32)
     low = pack_nibble_halves((q & 15).reshape(n, 2, 128)).reshape(n, 128)
     return assemble(n, 210, [low, pack_bit_planes(q >> 4, 2, 32),
-                             sc.astype(np.int8).view(np.uint8), half_bytes(d16)])
+                             sc.view(np.uint8), half_bytes(d16)])
