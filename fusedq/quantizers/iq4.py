@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fits import GROUP_EPS, colsum, signed_absmax
+from .fits import colsum, normalize_columns, signed_absmax
 from .packing import assemble, half_bytes, pack_nibble_halves, safe_inverse, to_half
 from .table import register
 
@@ -34,16 +34,16 @@ def nearest_index(scaled: np.ndarray) -> np.ndarray:
 
 def fit_grid_scale(xt: np.ndarray, ntry: int = NTRY) -> np.ndarray:
     """Weighted (x^2) least-squares scale of each column of xt [32, groups] onto the grid."""
-    top = signed_absmax(xt, axis=0)
-    live = np.abs(top) >= GROUP_EPS
-    top = np.where(live, top, 1.0).astype(np.float32)
-    w = xt * xt
-    wx = w * xt
-    q = np.empty_like(xt)
-    wq = np.empty_like(xt)
+    xn, factor, live = normalize_columns(xt)
+    top = signed_absmax(xn, axis=0)
+    top[~live] = 1.0
+    w = xn * xn
+    wx = w * xn
+    q = np.empty_like(xn)
+    wq = np.empty_like(xn)
 
     def sums(iscale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        np.take(GRID, nearest_index(xt * iscale), out=q)
+        np.take(GRID, nearest_index(xn * iscale), out=q)
         np.multiply(w, q, out=wq)
         return colsum(wx, q), colsum(wq, q)
 
@@ -56,7 +56,7 @@ def fit_grid_scale(xt: np.ndarray, ntry: int = NTRY) -> np.ndarray:
         new_scale = sxq / np.where(sqq > 0, sqq, 1.0)
         np.copyto(scale, new_scale, where=better)
         np.copyto(best, new_scale * sxq, where=better)
-    return np.where(live, scale, 0.0).astype(np.float32)
+    return np.where(live, scale * factor, 0.0).astype(np.float32)
 
 
 def _grid_indices(xt: np.ndarray, step: np.ndarray) -> np.ndarray:

@@ -54,7 +54,7 @@ def _scale_min_superblocks(blocks: np.ndarray, sub: int, nmax: int, scale_max: i
     """
     n = blocks.shape[0]
     xt = _columns(blocks, sub)
-    scale, mn = fit_scale_min(xt, weights(xt), nmax, *search, use_mad=use_mad)
+    scale, mn = fit_scale_min(xt, weights, nmax, *search, use_mad=use_mad)
     scale = scale.reshape(n, -1)
     mn = mn.reshape(n, -1)
     d16 = to_half(scale.max(axis=1) / scale_max)
@@ -134,7 +134,7 @@ def quantize_q3_k(blocks: np.ndarray) -> np.ndarray:
 def quantize_q6_k(blocks: np.ndarray) -> np.ndarray:
     n = blocks.shape[0]
     xt = _columns(blocks, 16)
-    scales = fit_symmetric(xt, xt * xt, 32).reshape(n, 16)
+    scales = fit_symmetric(xt, np.square, 32).reshape(n, 16)
     d16, sc, q = _symmetric_superblocks(xt, scales, 128, -128, 127, 32)
     low = pack_nibble_halves((q & 15).reshape(n, 2, 128)).reshape(n, 128)
     return assemble(n, 210, [low, pack_bit_planes(q >> 4, 2, 32),
