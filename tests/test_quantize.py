@@ -200,3 +200,15 @@ def test_non_numeric_input_is_a_type_error(w):
 def test_unknown_type_name_is_rejected():
     with pytest.raises(ValueError, match="unknown tensor type"):
         fusedq.quantize(np.zeros((1, 32), np.float32), "Q4_K_M")
+
+
+def test_iq4_grid_lookup_matches_brute_force_nearest():
+    from fusedq.quantizers.iq4 import GRID, nearest_index
+    rng = np.random.default_rng(3)
+    midpoints = (GRID[:-1] + GRID[1:]) / 2
+    values = np.concatenate([rng.uniform(-200, 200, 5000), midpoints, GRID, [-1e9, 1e9]])
+    values = values.astype(np.float32)
+    dist = np.abs(values[:, None] - GRID[None, :])
+    # nearest value; on an exact tie the upper one (what llama.cpp's best_index_int8 picks)
+    expected = 15 - np.argmin(dist[:, ::-1], axis=1)
+    assert np.array_equal(nearest_index(values), expected)

@@ -22,14 +22,20 @@ _EDGES = (GRID[:-1] + GRID[1:]).astype(np.int64)
 _LUT_LO = int(_EDGES[0]) - 1
 _LUT_HI = int(_EDGES[-1])
 _INDEX_LUT = np.searchsorted(_EDGES, np.arange(_LUT_LO, _LUT_HI + 1), side="right").astype(np.uint8)
+_VALUE_LUT = GRID[_INDEX_LUT]
+
+
+def _lut_slot(scaled: np.ndarray) -> np.ndarray:
+    """Position of floor(2 * scaled) in the lookup tables."""
+    k = np.floor(scaled * 2)
+    np.clip(k, _LUT_LO, _LUT_HI, out=k)
+    k -= _LUT_LO
+    return k.astype(np.intp)
 
 
 def nearest_index(scaled: np.ndarray) -> np.ndarray:
     """Index of the nearest GRID value (ties go up) for every element of `scaled`."""
-    k = np.floor(scaled * 2)
-    np.clip(k, _LUT_LO, _LUT_HI, out=k)
-    k -= _LUT_LO
-    return _INDEX_LUT[k.astype(np.intp)]
+    return _INDEX_LUT[_lut_slot(scaled)]
 
 
 def fit_grid_scale(xt: np.ndarray, ntry: int = NTRY) -> np.ndarray:
@@ -43,7 +49,7 @@ def fit_grid_scale(xt: np.ndarray, ntry: int = NTRY) -> np.ndarray:
     wq = np.empty_like(xn)
 
     def sums(iscale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        np.take(GRID, nearest_index(xn * iscale), out=q)
+        np.take(_VALUE_LUT, _lut_slot(xn * iscale), out=q)
         np.multiply(w, q, out=wq)
         return colsum(wx, q), colsum(wq, q)
 
