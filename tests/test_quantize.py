@@ -208,7 +208,7 @@ def test_iq4_grid_lookup_matches_brute_force_nearest():
     midpoints = (GRID[:-1] + GRID[1:]) / 2
     values = np.concatenate([rng.uniform(-200, 200, 5000), midpoints, GRID, [-1e9, 1e9]])
     values = values.astype(np.float32)
-    dist = np.abs(values[:, None] - GRID[None, :])
+    dist = np.abs(values[:, None].astype(np.float64) - GRID[None, :])
     # nearest value; on an exact tie the upper one (what llama.cpp's best_index_int8 picks)
     expected = 15 - np.argmin(dist[:, ::-1], axis=1)
     assert np.array_equal(nearest_index(values), expected)
