@@ -2,8 +2,8 @@
 
 The scale search follows llama.cpp's quantize_row_iq4_nl_impl (weights x^2, the largest value
 mapped onto the grid's ends, 2 * ntry + 2 candidate inverse scales, least-squares scale per
-candidate). Nearest grid value: a lookup on floor(2 * v), exact because every midpoint between
-neighbouring grid values is a half-integer multiple of 1 (their sums are integers).
+candidate). Nearest grid value: a table lookup on floor(2 * v), exact because twice every
+midpoint between neighbouring grid values is an integer.
 """
 from __future__ import annotations
 

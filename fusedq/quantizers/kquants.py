@@ -110,7 +110,7 @@ def _symmetric_superblocks(xt: np.ndarray, sub_scales: np.ndarray, scale_top: in
     """Shared by Q3_K / Q6_K: signed sub-block scales [n, 16] -> d16 [n], integer scales, levels.
 
     The largest-magnitude sub-scale maps to -scale_top; levels round(x / (d * sc)) in
-    -qmax..qmax-1, returned offset by +qmax as int16 [n, 256].
+    -qmax..qmax-1, returned offset by +qmax as uint8 [n, 256].
     """
     n = sub_scales.shape[0]
     d16 = to_half(signed_absmax(sub_scales, axis=1) / -scale_top)
