@@ -32,9 +32,10 @@ def colsum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
 
 
 def signed_absmax(a: np.ndarray, axis: int) -> np.ndarray:
-    """Along `axis` of a 2-D array, the value with the largest magnitude (first on ties), sign kept."""
-    idx = np.expand_dims(np.argmax(np.abs(a), axis=axis), axis)
-    return np.take_along_axis(a, idx, axis=axis).squeeze(axis)
+    """Along `axis`, the value with the largest magnitude, sign kept (+m wins a tie with -m)."""
+    hi = a.max(axis=axis)
+    lo = a.min(axis=axis)
+    return np.where(hi >= -lo, hi, lo)
 
 
 def normalize_columns(xt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -142,12 +143,14 @@ def fit_scale_min(xt: np.ndarray, weights: Weights, nmax: int, rmin: float, rdel
     return out_scale, out_min.astype(np.float32)
 
 
-def fit_symmetric(xt: np.ndarray, weights: Weights, nmax: int, steps: int = 9) -> np.ndarray:
+def fit_symmetric(xt: np.ndarray, weights: Weights, nmax: int, spacing: float = 0.1,
+                  steps: int = 9, refine: int = 0) -> np.ndarray:
     """Symmetric fit x ~ scale * l, l in -nmax..nmax-1 (llama.cpp's make_qx_quants, rmse type 1).
 
-    The largest-magnitude value maps to level -nmax; candidates iscale = -(nmax + 0.1 k) / max
-    for k = -steps..steps; each candidate's scale is the weighted least-squares one and the
-    candidate maximising (sum w x l)^2 / sum w l^2 wins. Returns the signed scale [groups].
+    The largest-magnitude value maps to level -nmax; candidates iscale = -(nmax + spacing * k)
+    / max for k = -steps..steps; each candidate's scale is the weighted least-squares one and
+    the candidate maximising (sum w x l)^2 / sum w l^2 wins. Then `refine` more rounds re-round
+    against the best scale so far. Returns the signed scale [groups].
     """
     xn, factor, live = normalize_columns(xt)
     wt = weights(xn)
@@ -167,10 +170,13 @@ def fit_symmetric(xt: np.ndarray, weights: Weights, nmax: int, steps: int = 9) -
     sxl, sll = sums(np.float32(-nmax) / top)
     scale = np.where(sll > 0, _safe_ratio(sxl, sll), 0.0)
     best = scale * sxl
-    for k in range(-steps, steps + 1):
-        if k == 0:
-            continue
-        sxl, sll = sums(np.float32(-(nmax + 0.1 * k)) / top)
+    offsets = [spacing * k for k in range(-steps, steps + 1) if k]
+    for k in range(len(offsets) + refine):
+        if k < len(offsets):
+            iscale = np.float32(-(nmax + offsets[k])) / top
+        else:  # refinement: re-round against the best scale so far
+            iscale = np.float32(1.0) / np.where(scale != 0, scale, 1.0)
+        sxl, sll = sums(iscale)
         better = (sll > 0) & (sxl * sxl > best * sll)
         new_scale = _safe_ratio(sxl, sll)
         scale = np.where(better, new_scale, scale)

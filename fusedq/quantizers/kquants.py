@@ -80,6 +80,10 @@ def _rms_plus_abs(xt: np.ndarray) -> np.ndarray:
 Q2_K_SEARCH = (-0.5, 0.1, 15, 0)
 Q4_K_SEARCH = (-1.0, 0.2, 10, 1)
 Q5_K_SEARCH = (-1.0, 0.2, 10, 1)
+# Searches of fit_symmetric: (spacing, steps, refine). llama.cpp's Q6_K tries 18 candidates
+# 0.1 apart; 6 candidates 0.3 apart plus one refinement give the same error (to 4 digits, on
+# Gaussian, Student-t and real weights) at 8 evaluations instead of 19.
+Q6_K_SEARCH = (0.3, 3, 1)
 
 
 @register("Q2_K")
@@ -134,7 +138,7 @@ def quantize_q3_k(blocks: np.ndarray) -> np.ndarray:
 def quantize_q6_k(blocks: np.ndarray) -> np.ndarray:
     n = blocks.shape[0]
     xt = _columns(blocks, 16)
-    scales = fit_symmetric(xt, np.square, 32).reshape(n, 16)
+    scales = fit_symmetric(xt, np.square, 32, *Q6_K_SEARCH).reshape(n, 16)
     d16, sc, q = _symmetric_superblocks(xt, scales, 128, -128, 127, 32)
     low = pack_nibble_halves((q & 15).reshape(n, 2, 128)).reshape(n, 128)
     return assemble(n, 210, [low, pack_bit_planes(q >> 4, 2, 32),
