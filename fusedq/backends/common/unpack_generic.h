@@ -9,8 +9,13 @@
 
 #include "dequant_generic.h"
 
-typedef struct { float d, m; int8_t q[32]; } fq_unpacked32;
-typedef struct { float d, dmin; int16_t sc[16], mn[16]; int8_t q[FQ_QK]; } fq_unpackedK;
+/* q first and 32-byte aligned so SIMD code can load it directly. */
+typedef struct { int8_t q[32]; float d, m; } __attribute__((aligned(32))) fq_unpacked32;
+typedef struct {
+    int8_t q[FQ_QK];
+    int16_t sc[16], mn[16];
+    float d, dmin;
+} __attribute__((aligned(32))) fq_unpackedK;
 
 static inline void fq_unpack_q4_0(const uint8_t *p, fq_unpacked32 *u) {
     const block_q4_0 *x = (const block_q4_0 *)p;
