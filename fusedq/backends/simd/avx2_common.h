@@ -100,6 +100,29 @@ FQ_AVX_INLINE void fq_avx_dot_f32_32(fq_avx_unpack32_fn unpack, const int ts, co
 }
 
 /* ---- 256-element blocks: unpack fills an fq_unpackedK (q, per-16 scales and mins). ---- */
+
+/* Byte shuffle giving 16-bit lanes 0-7 the scale 2c and lanes 8-15 the scale 2c+1, from a
+ * vector holding 8 int16 scales (2c, 2c+1 among them) in both 128-bit halves. */
+FQ_AVX_INLINE __m256i fq_avx_scale_pick(int c) {
+    const char a = (char)(4 * c), b = (char)(4 * c + 2);
+    return _mm256_setr_epi8(a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1,
+                            b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1);
+}
+
+/* The 8+8 six-bit scales and mins of Q4_K/Q5_K, duplicated per 16 values into u->sc / u->mn. */
+FQ_AVX_INLINE void fq_avx_k_scales(const uint8_t *scales, fq_unpackedK *u) {
+    uint32_t s[3];
+    memcpy(s, scales, 12);
+    const uint32_t lo6 = 0x3f3f3f3fu, lo4 = 0x0f0f0f0fu, hi2 = 0x30303030u;
+    const uint32_t sc[2] = {s[0] & lo6, (s[2] & lo4) | ((s[0] >> 2) & hi2)};
+    const uint32_t mn[2] = {s[1] & lo6, ((s[2] >> 4) & lo4) | ((s[1] >> 2) & hi2)};
+    const __m128i sc16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0]));
+    const __m128i mn16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]));
+    _mm_store_si128((__m128i *)u->sc, _mm_unpacklo_epi16(sc16, sc16));
+    _mm_store_si128((__m128i *)(u->sc + 8), _mm_unpackhi_epi16(sc16, sc16));
+    _mm_store_si128((__m128i *)u->mn, _mm_unpacklo_epi16(mn16, mn16));
+    _mm_store_si128((__m128i *)(u->mn + 8), _mm_unpackhi_epi16(mn16, mn16));
+}
 typedef void (*fq_avx_unpackK_fn)(const uint8_t *blk, fq_unpackedK *u);
 
 FQ_AVX_INLINE void fq_avx_dot_q8_K(fq_avx_unpackK_fn unpack, const int ts, const int signed_q,
@@ -112,8 +135,9 @@ FQ_AVX_INLINE void fq_avx_dot_q8_K(fq_avx_unpackK_fn unpack, const int ts, const
     for (int64_t b = 0; b < nb; b++) {
         unpack(w + b * ts, &u);
         __m256i scv[8]; /* chunk c: 16-bit lanes 0-7 scale 2c, lanes 8-15 scale 2c+1 */
-        for (int c = 0; c < 8; c++)
-            scv[c] = _mm256_set_m128i(_mm_set1_epi16(u.sc[2 * c + 1]), _mm_set1_epi16(u.sc[2 * c]));
+        const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)u.sc));
+        const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(u.sc + 8)));
+        for (int c = 0; c < 8; c++) scv[c] = _mm256_shuffle_epi8(c < 4 ? sc_lo : sc_hi, fq_avx_scale_pick(c & 3));
         const __m256i mn = _mm256_load_si256((const __m256i *)u.mn);
         for (int j = 0; j < nx; j++) {
             const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
@@ -134,28 +158,48 @@ FQ_AVX_INLINE void fq_avx_dot_q8_K(fq_avx_unpackK_fn unpack, const int ts, const
     for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]);
 }
 
+/* f32 activations: sum(x * (d*sc*q - dmin*mn)) = sum_g d*sc_g*sum(q*x) - dmin*mn_g*xsum_g, with
+ * the per-16 sums xsum of each x row stored after it by the driver (f32_sums in the table). */
 FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, const int has_min,
                                     const uint8_t *w, int64_t nb, const float *x, int64_t xs,
                                     float *out, int64_t os, const int nx) {
     __m256 acc[FQ_MAX_COLS];
     fq_unpackedK u;
+    float dsf[16] __attribute__((aligned(32)));
+    const float *xsum = x + nb * FQ_QK;
     for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         unpack(w + b * ts, &u);
-        for (int g = 0; g < 16; g++) {
-            const __m128i q16 = _mm_load_si128((const __m128i *)(u.q + 16 * g));
-            const __m256 ds = _mm256_set1_ps(u.d * (float)u.sc[g]);
-            __m256 w0 = _mm256_mul_ps(ds, fq_avx_i8_to_ps(q16));
-            __m256 w1 = _mm256_mul_ps(ds, fq_avx_i8_to_ps(_mm_srli_si128(q16, 8)));
-            if (has_min) {
-                const __m256 dm = _mm256_set1_ps(u.dmin * (float)u.mn[g]);
-                w0 = _mm256_sub_ps(w0, dm);
-                w1 = _mm256_sub_ps(w1, dm);
-            }
+        const __m256 d = _mm256_set1_ps(u.d);
+        for (int h = 0; h < 2; h++) {
+            const __m128i sc = _mm_load_si128((const __m128i *)(u.sc + 8 * h));
+            _mm256_store_ps(dsf + 8 * h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(sc))));
+        }
+        for (int c = 0; c < 8; c++) {
+            const __m256i q32 = _mm256_load_si256((const __m256i *)(u.q + 32 * c));
+            const __m128i lo = _mm256_castsi256_si128(q32), hi = _mm256_extracti128_si256(q32, 1);
+            const __m256 q0 = fq_avx_i8_to_ps(lo), q1 = fq_avx_i8_to_ps(_mm_srli_si128(lo, 8));
+            const __m256 q2 = fq_avx_i8_to_ps(hi), q3 = fq_avx_i8_to_ps(_mm_srli_si128(hi, 8));
+            const __m256 s0 = _mm256_broadcast_ss(dsf + 2 * c), s1 = _mm256_broadcast_ss(dsf + 2 * c + 1);
             for (int j = 0; j < nx; j++) {
-                const float *xp = x + j * xs + FQ_QK * b + 16 * g;
-                acc[j] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xp), acc[j]);
-                acc[j] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xp + 8), acc[j]);
+                const float *xp = x + j * xs + FQ_QK * b + 32 * c;
+                __m256 t0 = _mm256_mul_ps(q0, _mm256_loadu_ps(xp));
+                __m256 t1 = _mm256_mul_ps(q2, _mm256_loadu_ps(xp + 16));
+                t0 = _mm256_fmadd_ps(q1, _mm256_loadu_ps(xp + 8), t0);
+                t1 = _mm256_fmadd_ps(q3, _mm256_loadu_ps(xp + 24), t1);
+                acc[j] = _mm256_fmadd_ps(s0, t0, acc[j]);
+                acc[j] = _mm256_fmadd_ps(s1, t1, acc[j]);
+            }
+        }
+        if (has_min) {
+            const __m256 dmin = _mm256_set1_ps(u.dmin);
+            const __m256i mn = _mm256_load_si256((const __m256i *)u.mn);
+            const __m256 m0 = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(mn))));
+            const __m256 m1 = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(mn, 1))));
+            for (int j = 0; j < nx; j++) {
+                const float *sp = xsum + j * xs + 16 * b;
+                acc[j] = _mm256_fnmadd_ps(m0, _mm256_loadu_ps(sp), acc[j]);
+                acc[j] = _mm256_fnmadd_ps(m1, _mm256_loadu_ps(sp + 8), acc[j]);
             }
         }
     }

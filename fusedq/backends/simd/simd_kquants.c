@@ -44,7 +44,7 @@ FQ_AVX_INLINE void fq_avx_unpack_q4_K(const uint8_t *p, fq_unpackedK *u) {
     const block_q4_K *x = (const block_q4_K *)p;
     u->d = fq_avx_half(&x->d);
     u->dmin = fq_avx_half(&x->dmin);
-    fq_unpack_k_scales(x->scales, u);
+    fq_avx_k_scales(x->scales, u);
     const __m256i m4 = _mm256_set1_epi8(15);
     for (int c = 0; c < 4; c++) {
         const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
@@ -57,7 +57,7 @@ FQ_AVX_INLINE void fq_avx_unpack_q5_K(const uint8_t *p, fq_unpackedK *u) {
     const block_q5_K *x = (const block_q5_K *)p;
     u->d = fq_avx_half(&x->d);
     u->dmin = fq_avx_half(&x->dmin);
-    fq_unpack_k_scales(x->scales, u);
+    fq_avx_k_scales(x->scales, u);
     const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
     const __m256i hv = _mm256_loadu_si256((const __m256i *)x->qh);
     for (int c = 0; c < 4; c++) {

@@ -7,9 +7,10 @@
 
 #define FLOAT_ROW(id, NAME, ts, name)                                                              \
     {id, NAME, 1, ts, FQ_ACT_F32, fq_dequant_##name, fq_avx2_dot_f32_##name, 0, "avx2"}
+/* K-family f32 dots take per-16 activation sums (f32_sums = 1) for their mins. */
 #define QUANT_ROW(id, NAME, bs, ts, partner, name)                                                 \
     {id, NAME, bs, ts, partner, fq_dequant_##name, fq_avx2_dot_f32_##name, fq_avx2_dot_q8_##name, \
-     "avx2"}
+     "avx2", bs == 256}
 
 static const fq_kernels simd_table[] = {
     FLOAT_ROW(0, "F32", 4, f32),
