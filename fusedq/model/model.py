@@ -143,8 +143,6 @@ class Model:
         """Continue `prompt`. temperature=0 is greedy; the same seed gives the same text.
         Stops at an end-of-generation token, a `stop` string (not included), max_tokens or the
         context length. stream=True returns an iterator of text pieces."""
-        sampler = Sampler(SamplingParams(temperature, top_k, top_p, min_p), seed)
-        max_tokens = _check_count("max_tokens", max_tokens, 0)
         stops = check_stops(stop)
         ids = self.tokenize(prompt)
         if not ids:
@@ -153,13 +151,22 @@ class Model:
             raise ValueError(
                 f"the prompt is {len(ids)} tokens, longer than the context of {self.n_ctx}; "
                 "shorten it or load the model with a larger n_ctx")
-        arr = self._check_ids(ids)
-        self._session += 1
-        pieces = self._pieces(arr, max_tokens, sampler, stops, self._session)
+        tokens = self.generate_tokens(ids, max_tokens, temperature, top_k, top_p, min_p, seed)
+        pieces = self._text_pieces(tokens, stops)
         return pieces if stream else "".join(pieces)
 
-    def _pieces(self, ids: np.ndarray, max_tokens: int, sampler: Sampler, stops: tuple[str, ...],
-                session: int) -> Iterator[str]:
+    def generate_tokens(self, ids: Iterable[int], max_tokens: int = 128, temperature: float = 0.8,
+                        top_k: int = 40, top_p: float = 0.95, min_p: float = 0.05,
+                        seed: int | None = None) -> Iterator[int]:
+        """Token ids continuing `ids` (end-of-generation tokens are not yielded). Arguments are
+        checked at once; tokens are computed as the iterator is consumed."""
+        sampler = Sampler(SamplingParams(temperature, top_k, top_p, min_p), seed)
+        max_tokens = _check_count("max_tokens", max_tokens, 0)
+        arr = self._check_ids(ids)
+        self._session += 1
+        return self._tokens(arr, max_tokens, sampler, self._session)
+
+    def _tokens(self, ids: np.ndarray, max_tokens: int, sampler: Sampler, session: int) -> Iterator[int]:
         stats = self.last_stats = GenerationStats(prompt_tokens=ids.shape[0])
         if max_tokens == 0:
             return
@@ -167,19 +174,16 @@ class Model:
         logits = self._prefill(ids)
         stats.prefill_seconds = time.perf_counter() - t0
         eog = self.tokenizer.eog_ids
-        text = TextAssembler(stops)
         pos = ids.shape[0]
         token = np.zeros(1, dtype=np.int64)
         while True:
             tok = sampler(logits)
             if tok in eog:
-                break
+                return
             stats.generated_tokens += 1
-            piece = text.push(self.tokenizer.token_bytes(tok))
-            if piece:
-                yield piece
-            if text.stopped or stats.generated_tokens >= max_tokens or pos >= self.n_ctx:
-                break
+            yield tok
+            if stats.generated_tokens >= max_tokens or pos >= self.n_ctx:
+                return
             if session != self._session:
                 raise RuntimeError("this generation was interrupted: another generate() or logits() "
                                    "call on the same Model reused its cache")
@@ -189,6 +193,16 @@ class Model:
             stats.decode_seconds += time.perf_counter() - t1
             stats.decode_tokens += 1
             pos += 1
+
+    def _text_pieces(self, tokens: Iterator[int], stops: tuple[str, ...]) -> Iterator[str]:
+        text = TextAssembler(stops)
+        for tok in tokens:
+            piece = text.push(self.tokenizer.token_bytes(tok))
+            if piece:
+                yield piece
+            if text.stopped:
+                tokens.close()
+                return
         tail = text.finish()
         if tail:
             yield tail

@@ -28,6 +28,9 @@ class Transformer:
         self.weights = weights
         self.n_ctx = n_ctx
         self.cache = KVCache(config, n_ctx)
+        # llama.cpp keeps K and V as f16 and rounds q and the attention weights to f16 where they
+        # meet them; doing the same keeps logits closest to its. False: float32 throughout.
+        self.half_attention = True
         self.activation = GATE_ACTIVATIONS[c.arch.ffn_activation]
         self.embed_scale = F32(math.sqrt(c.n_embd)) if c.arch.scale_embeddings else None
         self.perm = pair_permutation(c.head_dim, c.n_rot, c.arch.rope_layout)
@@ -96,7 +99,8 @@ class Transformer:
         """Store k, v for positions pos0.. and attend q [n, heads, hd] -> [n, heads * hd_v]."""
         n = q.shape[0]
         end = pos0 + n
-        k, v = k.astype(F16), v.astype(F16)   # llama.cpp's KV cache holds halves
+        if self.half_attention:
+            k, v = k.astype(F16), v.astype(F16)
         if not cache.wraps(end):
             cache.k[:, pos0:end] = k.transpose(1, 0, 2)
             cache.v[:, pos0:end] = v.transpose(1, 0, 2)
@@ -126,21 +130,21 @@ class Transformer:
 
     def _attention(self, q: np.ndarray, keys: np.ndarray, vals: np.ndarray,
                    mask: np.ndarray | None) -> np.ndarray:
-        # Like llama.cpp, q and the attention weights meet the f16 cache as halves (rounded),
-        # products and sums are float32.
         c = self.config
         n = q.shape[0]
-        q = q.astype(F16).astype(F32)
+        half = self.half_attention
+        if half:
+            q = q.astype(F16).astype(F32)
         if n == 1:
             qh = q.reshape(c.n_head_kv, c.n_group, c.head_dim)
             scores = np.matmul(qh, keys.transpose(0, 2, 1))           # [kv, g, T]
             softmax_inplace(scores)
-            probs = scores.astype(F16).astype(F32)
+            probs = scores.astype(F16).astype(F32) if half else scores
             return np.matmul(probs, vals).reshape(1, c.n_head * c.head_dim_v)
         qh = q.reshape(n, c.n_head_kv, c.n_group, c.head_dim).transpose(1, 2, 0, 3)
         scores = np.matmul(qh, keys[:, None].transpose(0, 1, 3, 2))   # [kv, g, n, T]
         scores += mask
         softmax_inplace(scores)
-        probs = scores.astype(F16).astype(F32)
+        probs = scores.astype(F16).astype(F32) if half else scores
         out = np.matmul(probs, vals[:, None])                        # [kv, g, n, hd_v]
         return out.transpose(2, 0, 1, 3).reshape(n, c.n_head * c.head_dim_v)
