@@ -340,8 +340,9 @@ class GGUFFile:
         cur.pos = 4
         self.version = cur.u32("version")
         if self.version not in SUPPORTED_VERSIONS:
+            hint = " (a big-endian file? only little-endian GGUF is read)" if self.version & 0xFFFF == 0 else ""
             raise _error("unsupported version", "version", 4,
-                         f"GGUF version {self.version} (2 or 3 supported)")
+                         f"GGUF version {self.version}: 2 or 3 supported{hint}")
         n_tensors = cur.u64("tensor count")
         n_kv = cur.u64("key-value count")
         if n_tensors * MIN_TENSOR_INFO_BYTES > cur.remaining():
