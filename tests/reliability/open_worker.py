@@ -81,10 +81,13 @@ def open_one(path: str, backends: list[str]) -> dict:
 
 
 def main() -> None:
-    with open(sys.argv[1]) as f:
-        paths = [line.rstrip("\n") for line in f if line.strip()]
     backends = fusedq.available_backends()
     _limit_address_space()
+    if sys.argv[1] == "--limits":   # for the harness self-test
+        print(json.dumps({"RLIMIT_AS": resource.getrlimit(resource.RLIMIT_AS)[0], "backends": backends}))
+        return
+    with open(sys.argv[1]) as f:
+        paths = [line.rstrip("\n") for line in f if line.strip()]
     for i, path in enumerate(paths):
         print(f"START {i}", flush=True)
         print("RESULT " + json.dumps(open_one(path, backends)), flush=True)

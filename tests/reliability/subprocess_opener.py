@@ -28,13 +28,14 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _run_worker(paths: list[str], per_file_timeout: float) -> tuple[dict[int, dict], int | None, dict | None]:
+def _run_worker(paths: list[str], per_file_timeout: float,
+                worker: str) -> tuple[dict[int, dict], int | None, dict | None]:
     """Run one worker over paths. Returns (results by index, index it failed on, failure record)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as lst, \
             tempfile.TemporaryFile("w+") as err:
         lst.write("\n".join(paths))
         lst.close()
-        proc = subprocess.Popen([sys.executable, WORKER, lst.name], stdout=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, worker, lst.name], stdout=subprocess.PIPE,
                                 stderr=err, env=_worker_env(), bufsize=0)
         results: dict[int, dict] = {}
         current: int | None = None
@@ -79,11 +80,11 @@ def _run_worker(paths: list[str], per_file_timeout: float) -> tuple[dict[int, di
         return results, current, failure
 
 
-def _open_chunk(paths: list[str], per_file_timeout: float) -> list[dict]:
+def _open_chunk(paths: list[str], per_file_timeout: float, worker: str) -> list[dict]:
     out: list[dict | None] = [None] * len(paths)
     start = 0
     while start < len(paths):
-        results, failed_at, failure = _run_worker(paths[start:], per_file_timeout)
+        results, failed_at, failure = _run_worker(paths[start:], per_file_timeout, worker)
         for i, r in results.items():
             out[start + i] = r
         if failure is None:
@@ -93,14 +94,15 @@ def _open_chunk(paths: list[str], per_file_timeout: float) -> list[dict]:
     return out  # type: ignore[return-value]
 
 
-def open_files(paths: list[str], per_file_timeout: float = 20.0, workers: int = 2) -> list[dict]:
+def open_files(paths: list[str], per_file_timeout: float = 20.0, workers: int = 2,
+               worker: str = WORKER) -> list[dict]:
     """One result dict per path (see open_worker.open_one), opened in subprocesses."""
     if not paths:
         return []
     n = max(1, min(workers, len(paths)))
     chunks = [paths[i::n] for i in range(n)]
     with ThreadPoolExecutor(n) as pool:
-        chunk_results = list(pool.map(lambda c: _open_chunk(c, per_file_timeout), chunks))
+        chunk_results = list(pool.map(lambda c: _open_chunk(c, per_file_timeout, worker), chunks))
     out: list[dict] = [{}] * len(paths)
     for i, results in enumerate(chunk_results):
         for j, r in enumerate(results):
