@@ -21,7 +21,7 @@ import numpy as np
 from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers
 
 from .tokenizer_pretok import PreTokenizer
-from .tokenizer_vocab import KIND_SPM, Vocab
+from .tokenizer_vocab import KIND_SPM, Vocab, check_unique
 
 SPACE_ESCAPE = "\u2581"
 
@@ -123,6 +123,7 @@ def _bpe_tokenizer(vocab: Vocab, metadata: dict, pre: PreTokenizer) -> Tokenizer
 
 
 def build_tokenizer(vocab: Vocab, metadata: dict, pre: PreTokenizer | None) -> Tokenizer:
+    check_unique(vocab.tokens)
     tok = (_spm_tokenizer(vocab, metadata) if vocab.kind == KIND_SPM
            else _bpe_tokenizer(vocab, metadata, pre))
     tok.add_tokens([AddedToken(vocab.tokens[i], normalized=False, special=False)
