@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import tokenizers
 from tokenizers import Tokenizer
 
 from .tokenizer_vocab import Vocab
@@ -23,8 +24,8 @@ CACHED_KEYS = ("tokenizer.ggml.scores", "tokenizer.ggml.merges")
 
 def cache_key(vocab: Vocab, metadata: dict) -> str:
     h = hashlib.blake2b(digest_size=20)
-    for part in (BUILD_FORMAT, vocab.model, vocab.pre, str(vocab.add_space_prefix),
-                 str(vocab.special.get("unk"))):
+    for part in (BUILD_FORMAT, tokenizers.__version__, vocab.model, vocab.pre,
+                 str(vocab.add_space_prefix), str(vocab.special.get("unk"))):
         h.update(part.encode() + b"\x00")
     h.update("\x00".join(vocab.tokens).encode("utf-8", "surrogatepass"))
     h.update(np.ascontiguousarray(vocab.attrs, dtype=np.int32).tobytes())
@@ -69,6 +70,7 @@ def store(key: str, tokenizer: Tokenizer) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(tokenizer.to_str())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError:
         if tmp is not None and os.path.exists(tmp):
