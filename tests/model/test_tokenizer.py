@@ -184,19 +184,25 @@ def test_encode_rejects_non_text(tokenizer_of):
 
 
 def test_cache_round_trip_and_damaged_cache(metadata_of, tmp_path, monkeypatch):
+    """SentencePiece merges are derived once, cached, reused; a damaged file is replaced."""
     monkeypatch.setenv("FUSEDQ_CACHE_DIR", str(tmp_path))
-    md = metadata_of("smollm2")
-    text = "Cache me 123 if you can, naïve café!"
+    gemma = metadata_of("gemma3")
+    n = 30_000   # a prefix of Gemma's vocabulary: a valid, quick-to-build SPM vocabulary
+    md = {**gemma, "tokenizer.ggml.tokens": gemma["tokenizer.ggml.tokens"][:n],
+          "tokenizer.ggml.scores": gemma["tokenizer.ggml.scores"][:n],
+          "tokenizer.ggml.token_type": gemma["tokenizer.ggml.token_type"][:n]}
+    text = "Cache me 123 if you can, naïve café!\n\n  <b>x</b>"
     built = load_tokenizer(md)
-    files = list((tmp_path / "tokenizers").glob("*.json"))
+    files = list((tmp_path / "tokenizers").glob("*.npz"))
     assert len(files) == 1
-    cached = load_tokenizer(md)
-    assert cached.encode(text) == built.encode(text) == load_tokenizer(md, cache=False).encode(text)
-    files[0].write_text("{not json")
-    assert load_tokenizer(md).encode(text) == built.encode(text)   # rebuilt and rewritten
-    assert json.loads(files[0].read_text())["model"]["type"] == "BPE"
-    load_tokenizer(_with(md, pre="gpt-2"))                          # other recipe, other file
-    assert len(list((tmp_path / "tokenizers").glob("*.json"))) == 2
+    expected = load_tokenizer(md, cache=False).encode(text)
+    assert load_tokenizer(md).encode(text) == built.encode(text) == expected
+    files[0].write_bytes(b"not an npz")
+    assert load_tokenizer(md).encode(text) == expected             # derived again...
+    assert files[0].read_bytes()[:2] == b"PK"                      # ...and rewritten
+    other = {**md, "tokenizer.ggml.scores": md["tokenizer.ggml.scores"] * 2}
+    load_tokenizer(other)                                           # other scores, other file
+    assert len(list((tmp_path / "tokenizers").glob("*.npz"))) == 2
 
 
 def test_every_pre_tokenizer_family_round_trips(metadata_of):
