@@ -110,20 +110,26 @@ def _merge_pairs(metadata: dict) -> list[tuple[str, str]]:
     return pairs
 
 
+def _bad_merge(merges: list[tuple[str, str]], token_ids: dict[str, int]) -> str | None:
+    for rank, (left, right) in enumerate(merges):
+        for part in (left, right, left + right):
+            if part not in token_ids:
+                return (f"tokenizer.ggml.merges[{rank}] = {left + ' ' + right!r} uses {part!r}, "
+                        "which is not in the vocabulary")
+    return None
+
+
 def _bpe_tokenizer(vocab: Vocab, metadata: dict, pre: PreTokenizer) -> Tokenizer:
-    token_ids = {t: i for i, t in enumerate(vocab.tokens)}
+    token_ids = dict(zip(vocab.tokens, range(vocab.n_vocab)))
     for symbol in byte_to_unicode().values():
         if symbol not in token_ids:
             token_ids[symbol] = len(token_ids)   # placeholder id >= n_vocab, dropped after encoding
     merges = _merge_pairs(metadata)
-    for rank, (left, right) in enumerate(merges):
-        for part in (left, right, left + right):
-            if part not in token_ids:
-                raise ValueError(
-                    f"tokenizer.ggml.merges[{rank}] = {left + ' ' + right!r} uses {part!r}, "
-                    "which is not in the vocabulary")
-    model = models.BPE(vocab=token_ids, merges=merges, ignore_merges=pre.ignore_merges,
-                       fuse_unk=False)
+    try:
+        model = models.BPE(vocab=token_ids, merges=merges, ignore_merges=pre.ignore_merges,
+                           fuse_unk=False)
+    except Exception as exc:
+        raise ValueError(_bad_merge(merges, token_ids) or f"invalid merges: {exc}") from exc
     tok = Tokenizer(model)
     splits = [pre_tokenizers.Split(Regex(p), behavior="isolated") for p in pre.patterns()]
     tok.pre_tokenizer = pre_tokenizers.Sequence(
