@@ -7,7 +7,8 @@ Two recipes, keyed by vocabulary kind:
   spaces become U+2581, with a U+2581 prefix on every text fragment when add_space_prefix is set.
   llama.cpp starts from characters whether or not they are tokens; a character that occurs inside
   tokens but is not one itself gets a placeholder id beyond n_vocab (so it can merge), and the
-  caller turns a leftover placeholder into byte tokens, as llama.cpp does.
+  caller turns a leftover placeholder into byte tokens, as llama.cpp does. Deriving the merges
+  is the slow step (seconds for Gemma's 262,144 tokens); tokenizer_cache.py keeps the result.
 - byte-level BPE (`gpt2`, e.g. SmolLM2): the file's merges in order, the pre-tokenizer chosen by
   `tokenizer.ggml.pre`, then byte-level mapping. Byte symbols missing from the vocabulary are
   kept during merging as placeholder ids beyond n_vocab (they block merges, as in llama.cpp), and
