@@ -20,6 +20,8 @@ fusedq.set_num_threads(THREADS)
 
 # (table title, row label, column label) -> text, filled by the benchmarks, printed at the end
 SUMMARY: dict[tuple[str, str, str], str] = {}
+# free-form tables (the end-to-end llama-bench tables), printed verbatim at the end
+TABLES: list[str] = []
 
 
 def ggml_or_skip() -> None:
@@ -69,8 +71,8 @@ def run_kernel_benchmark(benchmark, case: str, t, x, method: kernels.Method,
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not SUMMARY:
-        return
+    for table in TABLES:
+        terminalreporter.write_line(table)
     for title in dict.fromkeys(k[0] for k in SUMMARY):
         cells = {k[1:]: v for k, v in SUMMARY.items() if k[0] == title}
         rows = list(dict.fromkeys(r for r, _ in cells))
@@ -79,3 +81,4 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{'':<22}" + "".join(f"{c:>16}" for c in cols))
         for r in rows:
             terminalreporter.write_line(f"{r:<22}" + "".join(f"{cells.get((r, c), ''):>16}" for c in cols))
+
