@@ -1,13 +1,9 @@
-"""Shared fixtures: the real models, random valid blocks of any type, backend lists."""
+"""Shared fixtures: the real models. Block helpers live in blocks_util.py."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-import fusedq
 from fusedq.model_files import default_model_path, smollm2_path
-from fusedq.benchmarking.inputs import random_blocks, random_tensor  # noqa: F401 (shared helpers)
-from fusedq.types import QTYPES, QType  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +14,3 @@ def gemma_path():
 @pytest.fixture(scope="session")
 def smollm_path():
     return smollm2_path()
-
-
-ALL_TYPES = list(QTYPES)

@@ -31,8 +31,7 @@ def random_blocks(qt: QType, rows: int, cols: int, seed: int = 0) -> np.ndarray:
 
 def random_tensor(name: str, rows: int, cols: int, seed: int = 0) -> QuantizedTensor:
     qt = QTYPES[name]
-    return QuantizedTensor.from_bytes(random_blocks(qt, rows, cols, seed), qt, (rows, cols),
-                                      name=f"random {name} {rows}x{cols}")
+    return QuantizedTensor.from_bytes(random_blocks(qt, rows, cols, seed), qt, (rows, cols))
 
 
 def activations(n: int, cols: int, seed: int = 1) -> np.ndarray:
