@@ -7,8 +7,9 @@ package (never a fusedq dependency); `ggml_available()` says whether it can be u
 One GGMLMatmul holds a ggml context with W (the blocks copied in once), an f32 activation tensor
 of n columns, the graph `mul_mat(W, x)`, its compute plan and a persistent thread pool, so each
 call times only what llama.cpp does per matmul: quantize x to the weight type's partner, then the
-dot products. This is the plain (not repacked) ggml path: llama.cpp additionally repacks
-Q4_0/Q4_K/IQ4_NL rows into interleaved blocks when it loads a model on AVX2.
+dot products. GGMLMatmul is the plain ggml path; GGMLRepackedMatmul puts W in the CPU backend's
+repack buffer, where Q4_0/Q4_K/IQ4_NL rows are interleaved as when llama.cpp loads a model on
+AVX2; `llama_cpp_matmul` picks the one llama.cpp would run for a type.
 """
 from __future__ import annotations
 
@@ -65,7 +66,21 @@ _SIGNATURES = {
     "ggml_threadpool_new": ("cpu", _P, [_P]),
     "ggml_threadpool_free": ("cpu", None, [_P]),
     "ggml_threadpool_pause": ("cpu", None, [_P]),
+    # the backend API, for the repacked path llama.cpp uses when it loads a model
+    "ggml_backend_cpu_init": ("cpu", _P, []),
+    "ggml_backend_cpu_set_n_threads": ("cpu", None, [_P, ctypes.c_int]),
+    "ggml_backend_get_device": ("base", _P, [_P]),
+    "ggml_backend_dev_backend_reg": ("base", _P, [_P]),
+    "ggml_backend_reg_get_proc_address": ("base", _P, [_P, ctypes.c_char_p]),
+    "ggml_backend_buft_name": ("base", ctypes.c_char_p, [_P]),
+    "ggml_backend_alloc_ctx_tensors_from_buft": ("base", _P, [_P, _P]),
+    "ggml_backend_alloc_ctx_tensors": ("base", _P, [_P, _P]),
+    "ggml_backend_tensor_set": ("base", None, [_P, _P, ctypes.c_size_t, ctypes.c_size_t]),
+    "ggml_backend_graph_compute": ("base", ctypes.c_int, [_P, _P]),
+    "ggml_backend_buffer_free": ("base", None, [_P]),
+    "ggml_backend_free": ("base", None, [_P]),
 }
+_EXTRA_BUFTS_FN = ctypes.CFUNCTYPE(ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p)
 
 _lib = None
 _load_error: Optional[str] = None
@@ -206,3 +221,88 @@ class GGMLMatmul:
             self.close()
         except Exception:
             pass
+
+
+def repack_buffer_type(lib: _Lib, backend: int) -> Optional[int]:
+    """The CPU backend's repacking buffer type ("CPU_REPACK"), or None if this build has none."""
+    reg = lib.ggml_backend_dev_backend_reg(lib.ggml_backend_get_device(backend))
+    addr = lib.ggml_backend_reg_get_proc_address(reg, b"ggml_backend_dev_get_extra_bufts")
+    if not addr:
+        return None
+    bufts = _EXTRA_BUFTS_FN(addr)(lib.ggml_backend_get_device(backend))
+    i = 0
+    while bufts and bufts[i]:
+        if b"REPACK" in (lib.ggml_backend_buft_name(bufts[i]) or b"").upper():
+            return bufts[i]
+        i += 1
+    return None
+
+
+class GGMLRepackedMatmul(GGMLMatmul):
+    """Like GGMLMatmul, but W lives in the CPU backend's repacking buffer, as when llama.cpp loads
+    a model: on AVX2, Q4_0/Q4_K/IQ4_NL rows are interleaved at load (other types are stored as
+    they are). Runs through ggml_backend_graph_compute."""
+
+    def __init__(self, data: np.ndarray, gguf_id: int, rows: int, cols: int, n: int,
+                 n_threads: int = 2):
+        lib = self._lib = _library()
+        data = np.ascontiguousarray(data, dtype=np.uint8)
+        self.rows, self.cols, self.n = rows, cols, n
+        self._pool = self._ctx = self._ctx_w = self._buf_w = self._buf_x = None
+        self._backend = lib.ggml_backend_cpu_init()
+        try:
+            lib.ggml_backend_cpu_set_n_threads(self._backend, n_threads)
+            buft = repack_buffer_type(lib, self._backend)
+            if buft is None:
+                raise GGMLUnavailable("this libggml has no CPU repack buffer type")
+            headers = 4 * lib.ggml_tensor_overhead() + lib.ggml_graph_overhead() + CONTEXT_SLACK_BYTES
+            self._ctx_w = lib.ggml_init(_InitParams(headers, None, True))
+            self._w = lib.ggml_new_tensor_2d(self._ctx_w, gguf_id, cols, rows)
+            self._buf_w = lib.ggml_backend_alloc_ctx_tensors_from_buft(self._ctx_w, buft)
+            if not self._buf_w:
+                raise GGMLUnavailable("ggml could not allocate W in the repack buffer")
+            lib.ggml_backend_tensor_set(self._w, data.ctypes.data, 0, data.nbytes)  # repacks
+            self._ctx = lib.ggml_init(_InitParams(headers, None, True))
+            self._x = lib.ggml_new_tensor_2d(self._ctx, GGML_TYPE_F32, cols, n)
+            self._y = lib.ggml_mul_mat(self._ctx, self._w, self._x)
+            self._graph = lib.ggml_new_graph(self._ctx)
+            lib.ggml_build_forward_expand(self._graph, self._y)
+            self._buf_x = lib.ggml_backend_alloc_ctx_tensors(self._ctx, self._backend)
+        except BaseException:
+            self.close()
+            raise
+        self._x_view = np.ctypeslib.as_array(
+            ctypes.cast(lib.ggml_get_data(self._x), ctypes.POINTER(ctypes.c_float)), shape=(n, cols))
+        self._y_view = np.ctypeslib.as_array(
+            ctypes.cast(lib.ggml_get_data(self._y), ctypes.POINTER(ctypes.c_float)), shape=(n, rows))
+
+    def compute(self) -> None:
+        status = self._lib.ggml_backend_graph_compute(self._backend, self._graph)
+        if status != 0:
+            raise RuntimeError(f"ggml_backend_graph_compute failed with status {status}")
+
+    def close(self) -> None:
+        lib = self._lib
+        for attr, free in (("_buf_x", lib.ggml_backend_buffer_free), ("_buf_w", lib.ggml_backend_buffer_free),
+                           ("_ctx", lib.ggml_free), ("_ctx_w", lib.ggml_free),
+                           ("_backend", lib.ggml_backend_free)):
+            handle = getattr(self, attr, None)
+            if handle:
+                free(handle)
+                setattr(self, attr, None)
+
+
+# types whose rows llama.cpp's CPU backend interleaves at load on AVX2 (no-op types crash there)
+REPACKED_TYPES = {"Q4_0": 2, "Q4_K": 12, "IQ4_NL": 20}
+
+
+def llama_cpp_matmul(data: np.ndarray, gguf_id: int, rows: int, cols: int, n: int,
+                     n_threads: int = 2) -> GGMLMatmul:
+    """ggml's mul_mat as llama.cpp runs it on a loaded model: repacked W for the types it
+    repacks (when the repack buffer exists and rows are a multiple of 8), plain otherwise."""
+    if gguf_id in REPACKED_TYPES.values() and rows % 8 == 0:
+        try:
+            return GGMLRepackedMatmul(data, gguf_id, rows, cols, n, n_threads)
+        except GGMLUnavailable:
+            pass
+    return GGMLMatmul(data, gguf_id, rows, cols, n, n_threads)

@@ -35,7 +35,7 @@ class Method:
     def label(self) -> str:
         if self.kind == "backend":
             return f"{self.backend} {self.mode}"
-        return "naive (gguf-py + numpy)" if self.kind == "naive" else "ggml mul_mat (q8)"
+        return "naive (gguf-py + numpy)" if self.kind == "naive" else "ggml mul_mat (llama.cpp)"
 
 
 @dataclass
@@ -60,7 +60,7 @@ def prepare(method: Method, t: QuantizedTensor, x: np.ndarray, threads: int = 2)
         registry.resolve_backend(method.backend)  # fail now, not inside the timing loop
         return Prepared(lambda: t.matmul(x, method.mode, backend=method.backend))
     if method.kind == "ggml":
-        peer = ggml_peer.GGMLMatmul(t.data, t.traits.gguf_id, t.rows, t.cols, x.shape[0], threads)
+        peer = ggml_peer.llama_cpp_matmul(t.data, t.traits.gguf_id, t.rows, t.cols, x.shape[0], threads)
         peer.set_input(x)
 
         def call() -> np.ndarray:
