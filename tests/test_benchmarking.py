@@ -53,3 +53,8 @@ def test_bench_command_prints_the_table(capsys):
 def test_bench_command_rejects_a_bad_shape(capsys):
     assert cli_main(["bench", "--shape", "12by5", "--no-ggml"]) == 2
     assert "--shape" in capsys.readouterr().err
+
+
+def test_bench_command_names_a_missing_tensor(capsys, gemma_path):
+    assert cli_main(["bench", "--tensor", "no.such.weight", "--no-ggml"]) == 2
+    assert "no.such.weight" in capsys.readouterr().err

@@ -45,5 +45,5 @@ def gemma_tensor(name: str) -> QuantizedTensor:
     from ..model_files import default_model_path
     tensors = load_gguf(default_model_path()).tensors
     if name not in tensors:
-        raise KeyError(f"{name!r} is not a tensor of the default model")
+        raise ValueError(f"{name!r} is not a tensor of the default model (try e.g. {GEMMA_TENSORS[0]})")
     return tensors[name]
