@@ -194,9 +194,9 @@ def fit_symmetric_refined(xt: np.ndarray, nmax: int, passes: int = 5) -> np.ndar
     xn, factor, live = normalize_columns(xt)
     top = signed_absmax(xn, axis=0)
     top[~live] = 1.0
-    x = xn.astype(np.float64)
+    x = xn
     w = x * x
-    lv = np.clip(np.rint(xn * (np.float32(-nmax) / top)), -nmax, nmax - 1).astype(np.float64)
+    lv = np.clip(np.rint(xn * (np.float32(-nmax) / top)), -nmax, nmax - 1)
     sxl = np.einsum("ij,ij,ij->j", w, x, lv)
     sll = np.einsum("ij,ij,ij->j", w, lv, lv)
     for _ in range(passes):
