@@ -26,8 +26,15 @@ FQ_AVX_INLINE void fq_avx_unpack_q2_K(const uint8_t *p, fq_unpackedK *u) {
 FQ_AVX_INLINE void fq_avx_unpack_q3_K(const uint8_t *p, fq_unpackedK *u) {
     const block_q3_K *x = (const block_q3_K *)p;
     u->d = u->dmin = fq_avx_half(&x->d);
-    for (int g = 0; g < 16; g++) u->sc[g] = (int16_t)fq_q3_K_scale(x->scales, g);
-    const __m256i sc = _mm256_load_si256((const __m256i *)u->sc);
+    uint32_t a[3];
+    memcpy(a, x->scales, 12);
+    const uint32_t lo4 = 0x0f0f0f0fu, lo2 = 0x03030303u;
+    const __m128i sc8 = _mm_setr_epi32((int)((a[0] & lo4) | ((a[2] & lo2) << 4)),
+                                       (int)((a[1] & lo4) | (((a[2] >> 2) & lo2) << 4)),
+                                       (int)(((a[0] >> 4) & lo4) | (((a[2] >> 4) & lo2) << 4)),
+                                       (int)(((a[1] >> 4) & lo4) | (((a[2] >> 6) & lo2) << 4)));
+    const __m256i sc = _mm256_sub_epi16(_mm256_cvtepu8_epi16(sc8), _mm256_set1_epi16(32));
+    _mm256_store_si256((__m256i *)u->sc, sc);
     _mm256_store_si256((__m256i *)u->mn, _mm256_slli_epi16(sc, 2));
     const __m256i hm = _mm256_loadu_si256((const __m256i *)x->hmask), one = _mm256_set1_epi8(1);
     for (int h = 0; h < 2; h++) {
