@@ -94,3 +94,19 @@ def test_cython_layer_rejects_bad_buffers(name):
         m.get_rows(q4k, data, np.array([-1], np.int64), 256, 1)
     with pytest.raises((ValueError, TypeError)):
         m.matmul(q4k, data, 256, np.zeros((2, 256), np.float64), False, 1)
+
+
+def test_auto_falls_back_to_scalar_without_avx2(monkeypatch):
+    """Simulate a CPU without AVX2: simd reports why, and auto picks scalar."""
+    from fusedq import registry
+    no_simd = dict(x86=True, sse41=True, avx=False, fma=False, f16c=False, avx2=False,
+                   avx512f=False, os_saves_ymm=False)
+    monkeypatch.setattr(kernels("simd"), "cpu_features", lambda: no_simd)
+    monkeypatch.setattr(registry, "_loaded", {})
+    monkeypatch.setattr(registry, "_unavailable", {})
+    monkeypatch.setattr(registry, "_default", None)
+    monkeypatch.delenv("FUSEDQ_BACKEND", raising=False)
+    with pytest.raises(BackendUnavailable, match="lacks avx2, fma, f16c, os_saves_ymm"):
+        resolve_backend("simd")
+    assert registry.get_backend() == "scalar"
+    assert fusedq.available_backends() == ["scalar", "numpy"]
