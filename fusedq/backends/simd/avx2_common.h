@@ -221,7 +221,7 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, cons
         break;
 
 /* FAMILY is 32 or K; SIGNED: q may be negative; HAS_MIN: the type has an offset/min term. */
-#define FQ_AVX_DEFINE_DOTS(name, FAMILY, ts, SIGNED, HAS_MIN)                                      \
+#define FQ_AVX_DEFINE_DOT_Q8(name, FAMILY, ts, SIGNED, HAS_MIN)                                    \
     _Static_assert(FQ_MAX_COLS == 8, "the nx switch covers 1..8");                               \
     void fq_avx2_dot_q8_##name(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,      \
                                int nx, float *out, int64_t os) {                                 \
@@ -235,7 +235,8 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, cons
             FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 7)                                 \
             FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 8)                                 \
         }                                                                                        \
-    }                                                                                            \
+    }
+#define FQ_AVX_DEFINE_DOT_F32(name, FAMILY, ts, HAS_MIN)                                           \
     void fq_avx2_dot_f32_##name(const uint8_t *w, int64_t nb, const float *x, int64_t xs,        \
                                 int nx, float *out, int64_t os) {                                \
         switch (nx) {                                                                            \
@@ -247,6 +248,25 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, cons
             FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 6)                                        \
             FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 7)                                        \
             FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 8)                                        \
+        }                                                                                        \
+    }
+#define FQ_AVX_DEFINE_DOTS(name, FAMILY, ts, SIGNED, HAS_MIN)                                      \
+    FQ_AVX_DEFINE_DOT_Q8(name, FAMILY, ts, SIGNED, HAS_MIN)                                      \
+    FQ_AVX_DEFINE_DOT_F32(name, FAMILY, ts, HAS_MIN)
+
+/* A dedicated q8 body `body(w, nb, xq, xs, out, os, nx)` exported with the same nx dispatch. */
+#define FQ_AVX_DEDICATED_CASE(body, N)                                                             \
+    case N:                                                                                      \
+        body(w, nb, xq, xs, out, os, N);                                                         \
+        break;
+#define FQ_AVX_DEFINE_DEDICATED_Q8(name, body)                                                     \
+    void fq_avx2_dot_q8_##name(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,      \
+                               int nx, float *out, int64_t os) {                                 \
+        switch (nx) {                                                                            \
+            FQ_AVX_DEDICATED_CASE(body, 1) FQ_AVX_DEDICATED_CASE(body, 2)                        \
+            FQ_AVX_DEDICATED_CASE(body, 3) FQ_AVX_DEDICATED_CASE(body, 4)                        \
+            FQ_AVX_DEDICATED_CASE(body, 5) FQ_AVX_DEDICATED_CASE(body, 6)                        \
+            FQ_AVX_DEDICATED_CASE(body, 7) FQ_AVX_DEDICATED_CASE(body, 8)                        \
         }                                                                                        \
     }
 

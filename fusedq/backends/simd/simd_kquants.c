@@ -101,6 +101,52 @@ FQ_AVX_INLINE void fq_avx_unpack_q6_K(const uint8_t *p, fq_unpackedK *u) {
 
 FQ_AVX_DEFINE_DOTS(q2_K, K, 84, 0, 1)
 FQ_AVX_DEFINE_DOTS(q3_K, K, 110, 0, 1)
-FQ_AVX_DEFINE_DOTS(q4_K, K, 144, 0, 1)
+/* Q4_K q8, dedicated: nibbles stay in registers (no unpack buffer) and the per-32 scales are
+ * picked straight from the 8 unpacked ones; mins meet the Q8_K sums pairwise (per 32). */
+FQ_AVX_INLINE void fq_avx_q4_K_q8(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,
+                                  float *out, int64_t os, const int nx) {
+    __m256 acc[FQ_MAX_COLS];
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const block_q4_K *x = (const block_q4_K *)w + b;
+        const float d = fq_avx_half(&x->d), dmin = fq_avx_half(&x->dmin);
+        uint32_t s[3];
+        memcpy(s, x->scales, 12);
+        const uint32_t lo6 = 0x3f3f3f3fu, lo4 = 0x0f0f0f0fu, hi2 = 0x30303030u;
+        const __m128i sc16 = _mm_cvtepu8_epi16(_mm_setr_epi32(
+            (int)(s[0] & lo6), (int)((s[2] & lo4) | ((s[0] >> 2) & hi2)), 0, 0));
+        const __m128i mn16 = _mm_cvtepu8_epi16(_mm_setr_epi32(
+            (int)(s[1] & lo6), (int)(((s[2] >> 4) & lo4) | ((s[1] >> 2) & hi2)), 0, 0));
+        const __m256i scb = _mm256_broadcastsi128_si256(sc16);
+        const __m256i mn_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(mn16, mn16), _mm_unpacklo_epi16(mn16, mn16));
+        __m256i isum[FQ_MAX_COLS];
+        for (int j = 0; j < nx; j++) isum[j] = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
+            const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            const __m256i s_lo = _mm256_shuffle_epi8(scb, _mm256_set1_epi16((short)(((4 * c + 1) << 8) | (4 * c))));
+            const __m256i s_hi = _mm256_shuffle_epi8(scb, _mm256_set1_epi16((short)(((4 * c + 3) << 8) | (4 * c + 2))));
+            for (int j = 0; j < nx; j++) {
+                const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
+                const __m256i p_lo = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(y->qs + 64 * c))), s_lo);
+                const __m256i p_hi = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y->qs + 64 * c + 32))), s_hi);
+                isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(p_lo, p_hi));
+            }
+        }
+        for (int j = 0; j < nx; j++) {
+            const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
+            const __m256i ms = _mm256_madd_epi16(mn_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(d * y->d), _mm256_cvtepi32_ps(isum[j]), acc[j]);
+            acc[j] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * y->d), _mm256_cvtepi32_ps(ms), acc[j]);
+        }
+    }
+    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]);
+}
+
+FQ_AVX_DEFINE_DEDICATED_Q8(q4_K, fq_avx_q4_K_q8)
+FQ_AVX_DEFINE_DOT_F32(q4_K, K, 144, 1)
 FQ_AVX_DEFINE_DOTS(q5_K, K, 176, 0, 1)
 FQ_AVX_DEFINE_DOTS(q6_K, K, 210, 0, 1)
