@@ -259,6 +259,20 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, cons
     case N:                                                                                      \
         body(w, nb, xq, xs, out, os, N);                                                         \
         break;
+#define FQ_AVX_DEDICATED_F32_CASE(body, N)                                                         \
+    case N:                                                                                      \
+        body(w, nb, x, xs, out, os, N);                                                          \
+        break;
+#define FQ_AVX_DEFINE_DEDICATED_F32(name, body)                                                    \
+    void fq_avx2_dot_f32_##name(const uint8_t *w, int64_t nb, const float *x, int64_t xs,        \
+                                int nx, float *out, int64_t os) {                                \
+        switch (nx) {                                                                            \
+            FQ_AVX_DEDICATED_F32_CASE(body, 1) FQ_AVX_DEDICATED_F32_CASE(body, 2)                \
+            FQ_AVX_DEDICATED_F32_CASE(body, 3) FQ_AVX_DEDICATED_F32_CASE(body, 4)                \
+            FQ_AVX_DEDICATED_F32_CASE(body, 5) FQ_AVX_DEDICATED_F32_CASE(body, 6)                \
+            FQ_AVX_DEDICATED_F32_CASE(body, 7) FQ_AVX_DEDICATED_F32_CASE(body, 8)                \
+        }                                                                                        \
+    }
 #define FQ_AVX_DEFINE_DEDICATED_Q8(name, body)                                                     \
     void fq_avx2_dot_q8_##name(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,      \
                                int nx, float *out, int64_t os) {                                 \
