@@ -69,12 +69,32 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+BACKENDS = "fusedq/backends"
+COMMON_DIR = f"{BACKENDS}/common"
+# C shared by both backends: the row-parallel driver, activation quantizers, the CPU probe.
+COMMON_SOURCES = [f"{COMMON_DIR}/{name}" for name in
+                  ("matmul_driver.c", "act_quant.c", "cpu_features.c")]
+# Each backend: its Cython module plus the C sources beside it. The SIMD sources select the
+# AVX2/FMA/F16C target themselves (#pragma GCC target); nothing is built with -march=native.
+BACKEND_SOURCES = {
+    "scalar": ["scalar_kernels.c"],
+    "simd": ["simd_table.c", "simd_float.c", "simd_legacy.c", "simd_kquants.c", "simd_iq4.c"],
+}
+
+
 def cython_extensions() -> list[Extension]:
-    """The compiled backends; each module lists its own sources (filled in by the kernels)."""
-    common = dict(include_dirs=[np.get_include()],
-                  define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-                  extra_compile_args=["-O3", "-std=c11"])
+    """The compiled backends: fusedq.backends.<name>._kernels for each entry of BACKEND_SOURCES."""
     extensions: list[Extension] = []
+    for name, sources in BACKEND_SOURCES.items():
+        here = f"{BACKENDS}/{name}"
+        extensions.append(Extension(
+            f"fusedq.backends.{name}._kernels",
+            sources=[f"{here}/_kernels.pyx", *(f"{here}/{s}" for s in sources), *COMMON_SOURCES],
+            include_dirs=[here, COMMON_DIR, np.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            # ISO C mode and no contraction: dequantizers stay bit-exact with gguf.
+            extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno"],
+            extra_link_args=["-lm"]))
     return extensions
 
 
@@ -83,7 +103,7 @@ def extensions():
     if not exts:
         return []
     from Cython.Build import cythonize
-    return cythonize(exts, language_level=3, compiler_directives={
+    return cythonize(exts, language_level=3, include_path=[COMMON_DIR], compiler_directives={
         "boundscheck": False, "wraparound": False, "cdivision": True})
 
 

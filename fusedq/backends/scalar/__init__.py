@@ -1,6 +1,7 @@
-"""The scalar backend (compiled kernels). Not built yet: reports itself unavailable."""
-from ...registry import BackendUnavailable
+"""The scalar backend: portable C kernels (no intrinsics), OpenMP over output rows."""
+from ..common.compiled import CompiledBackend
 
 
-def load():
-    raise BackendUnavailable("the compiled scalar kernels are not part of this build yet")
+def load() -> CompiledBackend:
+    from . import _kernels  # ImportError -> registry reports "not built"
+    return CompiledBackend("scalar", _kernels)

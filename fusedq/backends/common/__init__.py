@@ -1,0 +1,1 @@
+"""Code shared by the compiled backends (C headers, the Cython layer, the Backend wrapper)."""

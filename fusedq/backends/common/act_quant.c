@@ -1,0 +1,57 @@
+/* Activation quantizers, portable C. In float32, per block: amax = max|x|, d = amax / 127,
+ * id = 1/d (0 when d == 0), q = round-half-even(x * id): exactly numpy_ref/activations.py. */
+#include <math.h>
+
+#include "act_quant.h"
+#include "blocks.h"
+#include "kernel_table.h"
+
+static float block_inverse_scale(const float *x, int n, float *d_out) {
+    float amax = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        amax = a > amax ? a : amax;
+    }
+    float d = amax / 127.0f;
+    *d_out = d;
+    return d != 0.0f ? 1.0f / d : 0.0f;
+}
+
+static void quantize_q8_32(const float *x, uint8_t *dst, int64_t n) {
+    fq_q8_32 *y = (fq_q8_32 *)dst;
+    for (int64_t b = 0; b < n / 32; b++, x += 32) {
+        float d, id = block_inverse_scale(x, 32, &d);
+        int sum = 0;
+        for (int i = 0; i < 32; i++) {
+            int q = (int)nearbyintf(x[i] * id);
+            y[b].qs[i] = (int8_t)q;
+            sum += q;
+        }
+        y[b].d = d;
+        y[b].s = d * (float)sum;
+    }
+}
+
+static void quantize_q8_K(const float *x, uint8_t *dst, int64_t n) {
+    fq_q8_K *y = (fq_q8_K *)dst;
+    for (int64_t b = 0; b < n / FQ_QK; b++, x += FQ_QK) {
+        float d, id = block_inverse_scale(x, FQ_QK, &d);
+        for (int g = 0; g < FQ_QK / 16; g++) {
+            int sum = 0;
+            for (int i = 16 * g; i < 16 * g + 16; i++) {
+                int q = (int)nearbyintf(x[i] * id);
+                y[b].qs[i] = (int8_t)q;
+                sum += q;
+            }
+            y[b].bsums[g] = (int16_t)sum;
+        }
+        y[b].d = d;
+    }
+}
+
+const fq_act_format fq_act_formats[FQ_ACT_COUNT] = {
+    [FQ_ACT_F32] = {"F32", 0, 0, 0},
+    [FQ_ACT_Q8_0] = {"Q8_0", 32, sizeof(fq_q8_32), quantize_q8_32},
+    [FQ_ACT_Q8_1] = {"Q8_1", 32, sizeof(fq_q8_32), quantize_q8_32},
+    [FQ_ACT_Q8_K] = {"Q8_K", FQ_QK, sizeof(fq_q8_K), quantize_q8_K},
+};

@@ -1,0 +1,34 @@
+/* cpuid + xgetbv probe. Compiled without any SIMD target flags, so it runs on every x86-64. */
+#include <string.h>
+
+#include "cpu_features.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+static unsigned long long read_xcr0(void) {
+    unsigned int lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+}
+
+void fq_detect_cpu(fq_cpu *out) {
+    unsigned int a, b, c, d;
+    memset(out, 0, sizeof(*out));
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return;
+    out->x86 = 1;
+    out->sse41 = (c >> 19) & 1;
+    out->fma = (c >> 12) & 1;
+    out->avx = (c >> 28) & 1;
+    out->f16c = (c >> 29) & 1;
+    int osxsave = (c >> 27) & 1;
+    out->os_ymm = osxsave && (read_xcr0() & 6) == 6;
+    if (__get_cpuid_max(0, 0) >= 7) {
+        __cpuid_count(7, 0, a, b, c, d);
+        out->avx2 = (b >> 5) & 1;
+        out->avx512f = (b >> 16) & 1;
+    }
+}
+#else
+void fq_detect_cpu(fq_cpu *out) { memset(out, 0, sizeof(*out)); }
+#endif

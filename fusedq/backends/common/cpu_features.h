@@ -1,0 +1,13 @@
+/* Run-time CPU feature detection (cpuid + xgetbv): which SIMD targets this CPU and OS can run. */
+#ifndef FQ_CPU_FEATURES_H
+#define FQ_CPU_FEATURES_H
+
+typedef struct fq_cpu {
+    int x86;      /* cpuid available */
+    int sse41, avx, fma, f16c, avx2, avx512f;
+    int os_ymm;   /* the OS saves YMM state (XCR0 bits 1 and 2) */
+} fq_cpu;
+
+void fq_detect_cpu(fq_cpu *out);
+
+#endif

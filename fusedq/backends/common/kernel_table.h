@@ -1,0 +1,44 @@
+/* The per-type kernel table: every backend fills one, callers look kernels up by GGML type id
+ * and never switch on the type. */
+#ifndef FQ_KERNEL_TABLE_H
+#define FQ_KERNEL_TABLE_H
+
+#include <stdint.h>
+
+#define FQ_MAX_COLS 8 /* activation columns one weight-row decode is used for */
+
+/* 8-bit activation formats (fusedq/types.py act_partner); F32 = no quantization. */
+enum fq_partner { FQ_ACT_F32 = 0, FQ_ACT_Q8_0, FQ_ACT_Q8_1, FQ_ACT_Q8_K, FQ_ACT_COUNT };
+
+/* dst[nblocks * block_size] = the exact float values of `nblocks` consecutive blocks. */
+typedef void (*fq_dequant_fn)(const uint8_t *blocks, float *dst, int64_t nblocks);
+/* out[j * out_stride] = dot(weight row, x + j * x_stride) for j < nx (nx <= FQ_MAX_COLS). */
+typedef void (*fq_dot_f32_fn)(const uint8_t *wrow, int64_t nblocks, const float *x,
+                              int64_t x_stride, int nx, float *out, int64_t out_stride);
+/* Same with activations already quantized to the partner format; xq_stride in bytes. */
+typedef void (*fq_dot_q8_fn)(const uint8_t *wrow, int64_t nblocks, const uint8_t *xq,
+                             int64_t xq_stride, int nx, float *out, int64_t out_stride);
+
+typedef struct fq_kernels {
+    int type_id;          /* GGML type id */
+    const char *name;
+    int block_size;       /* elements per block */
+    int type_size;        /* bytes per block */
+    int partner;          /* enum fq_partner */
+    fq_dequant_fn dequant;
+    fq_dot_f32_fn dot_f32;
+    fq_dot_q8_fn dot_q8;  /* NULL for float types: q8 mode is f32 mode */
+    const char *impl;     /* how this backend implements the type, for describe()/show_config */
+    /* 1: dot_f32 wants each activation row followed by its cols/16 per-16 sums (float), so
+     * mins/offsets cost one FMA per 16 sums instead of one per weight (FQ_XSUM_GROUP). */
+    int f32_sums;
+} fq_kernels;
+
+#define FQ_XSUM_GROUP 16
+
+/* Each backend defines these two (its own table). */
+const fq_kernels *fq_lookup(int type_id);
+const fq_kernels *fq_table(int *count);
+const char *fq_backend_target(void); /* e.g. "AVX2+FMA+F16C" */
+
+#endif
