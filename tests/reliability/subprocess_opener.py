@@ -25,6 +25,9 @@ def _worker_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([REPO, HERE, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # The files hold tiny tensors: on a loaded machine each OpenMP wake-up costs milliseconds, so
+    # one kernel thread per worker (threaded kernels are covered by test_concurrent_matmul.py).
+    env.setdefault("FUSEDQ_NUM_THREADS", "1")
     return env
 
 
