@@ -145,9 +145,17 @@ def test_default_mode_near_oracle(tiny_models, kind):
 @pytest.mark.parametrize("backend", compiled_backends() or
                          [pytest.param("none", marks=pytest.mark.skip(reason="no compiled backend built"))])
 def test_backends_give_the_same_logits(tiny_models, kind, backend):
+    # f32 activations: every backend computes the same sums, so logits agree to float rounding.
+    ref = load_tiny(tiny_models[kind], backend="numpy", activations="f32").logits(IDS)
+    ours = load_tiny(tiny_models[kind], backend=backend, activations="f32").logits(IDS)
+    _close(ours, ref, 1e-4)
+    # q8 activations: a float-rounding difference upstream can move one activation across a
+    # rounding boundary (one quantum = amax/127 of its block) and that propagates through the
+    # layers, so backends agree only to about 1e-3 here; per-matmul q8 agreement is tested
+    # tightly in tests/backends.
     ref = load_tiny(tiny_models[kind], backend="numpy").logits(IDS)
     ours = load_tiny(tiny_models[kind], backend=backend).logits(IDS)
-    _close(ours, ref, 1e-4)
+    _close(ours, ref, 1e-2)
 
 
 @pytest.mark.parametrize("kind", KINDS)
