@@ -77,7 +77,7 @@ COMMON_SOURCES = [f"{COMMON_DIR}/{name}" for name in
 # AVX2/FMA/F16C target themselves (#pragma GCC target); nothing is built with -march=native.
 BACKEND_SOURCES = {
     "scalar": ["scalar_kernels.c"],
-    #"simd": ["simd_table.c", "simd_float.c", "simd_legacy.c", "simd_kquants.c", "simd_iq4.c"],
+    "simd": ["simd_table.c", "simd_float.c", "simd_legacy.c", "simd_kquants.c", "simd_iq4.c"],
 }
 
 
