@@ -131,9 +131,12 @@ class Transformer:
             scores = np.matmul(qh, keys.transpose(0, 2, 1))           # [kv, g, T]
             softmax_inplace(scores)
             return np.matmul(scores, vals).reshape(1, c.n_head * c.head_dim_v)
+        # one [g*n, hd] x [hd, T] product per kv head (contiguous operands: BLAS GEMMs)
         qh = q.reshape(n, c.n_head_kv, c.n_group, c.head_dim).transpose(1, 2, 0, 3)
-        scores = np.matmul(qh, keys[:, None].transpose(0, 1, 3, 2))   # [kv, g, n, T]
-        scores += mask
+        qh = qh.reshape(c.n_head_kv, c.n_group * n, c.head_dim)
+        scores = np.matmul(qh, keys.transpose(0, 2, 1))               # [kv, g*n, T]
+        scores.reshape(c.n_head_kv, c.n_group, n, -1)[...] += mask
         softmax_inplace(scores)
-        out = np.matmul(scores, vals[:, None])                        # [kv, g, n, hd_v]
+        out = np.matmul(scores, vals)                                 # [kv, g*n, hd_v]
+        out = out.reshape(c.n_head_kv, c.n_group, n, c.head_dim_v)
         return out.transpose(2, 0, 1, 3).reshape(n, c.n_head * c.head_dim_v)

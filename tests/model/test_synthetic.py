@@ -140,9 +140,15 @@ def test_default_mode_near_oracle(tiny_models, kind):
 @pytest.mark.parametrize("backend", compiled_backends() or
                          [pytest.param("none", marks=pytest.mark.skip(reason="no compiled backend built"))])
 def test_backends_give_the_same_logits(tiny_models, kind, backend):
-    ref = load_tiny(tiny_models[kind], backend="numpy").logits(IDS)
-    ours = load_tiny(tiny_models[kind], backend=backend).logits(IDS)
-    _close(ours, ref, 1e-4)
+    """f32 activations: equal to float rounding. q8: a float difference of 1e-7 may move one
+    activation across a rounding boundary (one 8-bit step), so compare by cosine and argmax."""
+    path = tiny_models[kind]
+    ref = load_tiny(path, backend="numpy", activations="f32").logits(IDS)
+    _close(load_tiny(path, backend=backend, activations="f32").logits(IDS), ref, 1e-5)
+    ref = load_tiny(path, backend="numpy").logits(IDS)
+    ours = load_tiny(path, backend=backend).logits(IDS)
+    assert ours @ ref / np.linalg.norm(ours) / np.linalg.norm(ref) > 0.9999
+    assert np.argmax(ours) == np.argmax(ref)
 
 
 @pytest.mark.parametrize("kind", KINDS)
