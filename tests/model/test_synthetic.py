@@ -144,7 +144,10 @@ def test_default_mode_near_oracle(tiny_models, kind):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("backend", compiled_backends() or
                          [pytest.param("none", marks=pytest.mark.skip(reason="no compiled backend built"))])
-def test_backends_give_the_same_logits(tiny_models, kind, backend):
+def test_backends_give_the_same_logits(tiny_models, kind, backend, monkeypatch):
+    # Same forward (numpy) on each backend's kernels; the compiled engine is compared with the
+    # numpy forward in test_engine.py (q8 rounding flips make the two forwards differ ~1e-3).
+    monkeypatch.setenv("FUSEDQ_ENGINE", "0")
     ref = load_tiny(tiny_models[kind], backend="numpy").logits(IDS)
     ours = load_tiny(tiny_models[kind], backend=backend).logits(IDS)
     _close(ours, ref, 1e-4)
