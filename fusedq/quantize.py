@@ -31,7 +31,8 @@ def quantize(w, qtype: str) -> QuantizedTensor:
         raise ValueError(
             f"{qt.name} stores blocks of {qt.block_size} values: the column count ({arr.shape[1]}) "
             f"must be a multiple of {qt.block_size}; pad the rows or pick another type")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    with np.errstate(over="ignore"):  # float64 beyond the float32 range becomes Inf: caught next
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(arr).all():
         raise ValueError("quantize input contains NaN or Inf (after conversion to float32); "
                          "clean the weights first")

@@ -5,6 +5,7 @@ backend in force (registry.py), which receives only validated, C-contiguous arra
 """
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -76,7 +77,7 @@ class QuantizedTensor:
             raise ValueError(
                 f"{qt.name} stores blocks of {qt.block_size} values: the last dimension ({cols}) "
                 f"must be a multiple of {qt.block_size}")
-        rows = int(np.prod(dims[:-1], dtype=np.int64)) if len(dims) > 1 else 1
+        rows = math.prod(dims[:-1])  # Python ints: a product past 2^63 must not wrap
         row_bytes = qt.row_bytes(cols)
         flat = _byte_view(data)
         need = rows * row_bytes
@@ -139,6 +140,14 @@ class QuantizedTensor:
     def get_rows(self, ids: Any, *, backend: str | None = None) -> np.ndarray:
         """float32 [len(ids), cols]: only the named rows, dequantized."""
         idx = np.asarray(ids)
+        if idx.dtype == object and idx.size and all(
+                isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in idx.flat):
+            bad = next((int(v) for v in idx.flat if not 0 <= v < self.rows), None)  # e.g. beyond int64
+            if bad is not None:
+                raise IndexError(f"row id {bad} out of range for a tensor of {self.rows} rows")
+            idx = idx.astype(np.int64)
+        if idx.dtype.kind == "u" and idx.size and int(idx.max()) >= self.rows:
+            raise IndexError(f"row id {int(idx.max())} out of range for a tensor of {self.rows} rows")
         if idx.dtype == np.bool_ or idx.dtype.kind not in "iu":
             if idx.size == 0 and idx.dtype.kind == "f":
                 idx = idx.astype(np.int64)
@@ -173,7 +182,10 @@ class QuantizedTensor:
         return out[0] if squeeze else out
 
     def _check_activations(self, x: Any) -> tuple[np.ndarray, bool]:
-        arr = np.asarray(x)
+        try:
+            arr = np.asarray(x)
+        except (ValueError, TypeError) as exc:   # e.g. ragged nested lists
+            raise ValueError(f"x must be a numeric array [{self.cols}] or [n, {self.cols}]: {exc}") from None
         if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
             raise TypeError(f"x must be a real numeric array, got dtype {arr.dtype}")
         if arr.ndim not in (1, 2):

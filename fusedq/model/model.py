@@ -12,6 +12,7 @@ import numpy as np
 from .. import registry
 from ..gguf_file import GGUFFile, load_gguf
 from ..threads import set_num_threads
+from .blas_threads import limit_blas_threads
 from .config import ModelConfig, config_from_metadata
 from .sampler import Sampler, SamplingParams
 from .streaming import TextAssembler, check_stops
@@ -88,6 +89,7 @@ class Model:
         if tokenizer is None:
             from .tokenizer import load_tokenizer
             tokenizer = load_tokenizer(gguf.metadata)
+        limit_blas_threads(1)
         model = cls(gguf, config, weights, tokenizer, n_ctx, be.name)
         model.load_seconds = time.perf_counter() - t0
         return model

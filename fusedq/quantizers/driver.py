@@ -15,7 +15,7 @@ from ..types import QType
 from .table import QUANTIZERS
 
 VALUE_LIMIT = 1e12
-CHUNK_VALUES = 1 << 16  # values per chunk handed to a quantizer
+CHUNK_VALUES = 1 << 18  # values per chunk handed to a quantizer
 
 
 def quantize_matrix(arr: np.ndarray, qt: QType, threads: int | None = None) -> np.ndarray:

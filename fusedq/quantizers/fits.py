@@ -1,87 +1,126 @@
 """Weighted scale (and min) fits for groups of values, vectorized over many groups at once.
 
 The maths follows llama.cpp's reference K-quant quantizers (learned from ggml-quants.c, written
-anew for numpy): every function takes x [groups, n] float32 and weights of the same shape and
-searches a small fixed set of candidate inverse scales; for each candidate the levels are
-rounded and the best scale (and min) for those levels is the weighted least-squares solution.
-Loops run over candidates or positions inside a group, never over groups.
+anew for numpy): for a small fixed set of candidate inverse scales the levels are rounded, the
+best scale (and min) for those levels is the weighted least-squares solution, and the candidate
+with the smallest weighted error wins. Loops run over candidates or positions inside a group,
+never over groups.
+
+Layout: every function takes the groups as COLUMNS, xt [n, groups] (the transpose of the usual
+[groups, n]), so per-group scalars broadcast along contiguous rows and the per-group sums are
+cheap reductions over axis 0. Each group is first scaled by a power of two so that its largest
+magnitude lies in [0.5, 1): that is exact, makes the search independent of the input's
+magnitude, and keeps every sum finite and precise in float32.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
 # Groups whose largest magnitude is below this are treated as all zero.
 GROUP_EPS = 1e-15
 
-
-def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise dot product of two [groups, n] arrays -> float64 [groups]."""
-    return np.einsum("ij,ij->i", a, b).astype(np.float64)
+Weights = Callable[[np.ndarray], np.ndarray]
 
 
-def signed_absmax(x: np.ndarray) -> np.ndarray:
-    """Per row, the value with the largest magnitude (first one on ties), sign kept."""
-    idx = np.argmax(np.abs(x), axis=1)
-    return np.take_along_axis(x, idx[:, None], axis=1)[:, 0]
+def colsum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Per column sum of a (or of a * b) [groups]."""
+    if b is None:
+        return a.sum(axis=0)
+    return np.einsum("ij,ij->j", a, b)
 
 
-def fit_scale_min(x: np.ndarray, w: np.ndarray, nmax: int, rmin: float, rdelta: float,
-                  nstep: int, use_mad: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def signed_absmax(a: np.ndarray, axis: int) -> np.ndarray:
+    """Along `axis`, the value with the largest magnitude, sign kept (+m wins a tie with -m)."""
+    hi = a.max(axis=axis)
+    lo = a.min(axis=axis)
+    return np.where(hi >= -lo, hi, lo)
+
+
+def normalize_columns(xt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scale each column by a power of two so its largest magnitude is in [0.5, 1).
+
+    Returns (normalized float32 columns, float32 power of two to multiply results by,
+    live mask: columns whose largest magnitude is at least GROUP_EPS; dead columns become 0).
+    """
+    amax = np.abs(xt).max(axis=0)
+    live = amax >= GROUP_EPS
+    _, exponent = np.frexp(np.where(live, amax, 1.0))
+    factor = np.ldexp(np.float32(1.0), exponent).astype(np.float32)
+    inverse = np.where(live, np.ldexp(np.float32(1.0), -exponent), 0.0).astype(np.float32)
+    return (xt * inverse).astype(np.float32, copy=False), factor, live
+
+
+def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return num / np.where(den > 0, den, 1.0)
+
+
+def fit_scale_min(xt: np.ndarray, weights: Weights, nmax: int, rmin: float, rdelta: float,
+                  nstep: int, refine: int = 0, *,
+                  use_mad: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Asymmetric fit x ~ scale * l - min, l in 0..nmax (llama.cpp's make_qkx2_quants).
 
-    Candidates: iscale = (nmax + rmin + rdelta * k) / (max - min) for k = 0..nstep, plus the
-    plain max/min one. Levels are rounded against the best min found so far; each candidate's
-    (scale, min) is the weighted least-squares fit (min clamped to <= 0); the candidate with the
-    smallest weighted squared (or absolute, `use_mad`) error wins.
+    `weights` maps the (normalized) columns to their per-value weights. Candidates: the plain
+    one from max and min (min clamped to <= 0), then iscale = (nmax + rmin + rdelta * k) /
+    (max - min) for k = 0..nstep, rounding against the best min found so far. Each candidate's
+    (scale, min) is the weighted least-squares fit for its levels (min clamped to <= 0); the
+    smallest weighted squared error wins (absolute error if `use_mad`). Then `refine` more
+    rounds re-round the levels against the best fit so far and refit.
+    For a least-squares fit the squared error is sum(w x^2) - (scale * sum(w x l) + min *
+    sum(w x)), so comparing candidates needs only their sums.
     Returns (scale, min) float32 [groups], both >= 0; the value is scale * l - min.
     """
-    lo = np.minimum(x.min(axis=1), 0.0)
-    hi = x.max(axis=1)
-    span = (hi - lo).astype(np.float32)
-    live = span > 0
+    xn, factor, live = normalize_columns(xt)
+    wt = weights(xn)
+    lo = np.minimum(xn.min(axis=0), 0.0)
+    hi = xn.max(axis=0)
+    span = hi - lo
+    live &= span > 0
     span[~live] = 1.0
 
-    sw = w.sum(axis=1, dtype=np.float64)
-    wx = w * x
-    swx = wx.sum(axis=1, dtype=np.float64)
-    swxx = _dot(wx, x)
-
-    levels = np.empty_like(x)
+    sw = colsum(wt)
+    wx = wt * xn
+    swx = colsum(wx)
+    swxx = colsum(wx, xn)
+    levels = np.empty_like(xn)
+    weighted = np.empty_like(xn)
 
     def round_levels(iscale: np.ndarray, offset: np.ndarray) -> np.ndarray:
-        np.subtract(x, offset[:, None], out=levels)
-        np.multiply(levels, iscale[:, None], out=levels)
+        np.subtract(xn, offset, out=levels)
+        np.multiply(levels, iscale, out=levels)
         np.rint(levels, out=levels)
         np.clip(levels, 0, nmax, out=levels)
         return levels
 
-    def error(scale: np.ndarray, offset: np.ndarray, lv: np.ndarray,
-              sl: np.ndarray, sll: np.ndarray, sxl: np.ndarray) -> np.ndarray:
-        if use_mad:
-            diff = lv * scale.astype(np.float32)[:, None]
-            diff += offset.astype(np.float32)[:, None]
-            diff -= x
-            np.abs(diff, out=diff)
-            return _dot(w, diff)
-        # sum w (s*l + m - x)^2 expanded into the sums already at hand
-        return (scale * scale * sll + 2 * scale * offset * sl - 2 * scale * sxl
-                + offset * offset * sw - 2 * offset * swx + swxx)
+    def level_sums(lv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        np.multiply(wt, lv, out=weighted)
+        return colsum(weighted), colsum(weighted, lv), colsum(wx, lv)
 
-    best_min = lo.astype(np.float64)
-    best_scale = span.astype(np.float64) / nmax
-    lv = round_levels(np.float32(nmax) / span, lo.astype(np.float32))
-    sl = _dot(w, lv)
-    sll = _dot(w * lv, lv)
-    sxl = _dot(wx, lv)
-    best_err = error(best_scale, best_min, lv, sl, sll, sxl)
+    def mad_error(scale: np.ndarray, offset: np.ndarray, lv: np.ndarray) -> np.ndarray:
+        diff = lv * scale
+        diff += offset
+        diff -= xn
+        np.abs(diff, out=diff)
+        return colsum(wt, diff)
 
-    for k in range(nstep + 1):
-        iscale = np.float32(rmin + rdelta * k + nmax) / span
-        lv = round_levels(iscale, best_min.astype(np.float32))
-        wl = w * lv
-        sl = wl.sum(axis=1, dtype=np.float64)
-        sll = _dot(wl, lv)
-        sxl = _dot(wx, lv)
+    best_min = lo
+    best_scale = span / np.float32(nmax)
+    lv = round_levels(np.float32(nmax) / span, best_min)
+    sl, sll, sxl = level_sums(lv)
+    if use_mad:
+        best_err = mad_error(best_scale, best_min, lv)
+    else:
+        best_err = (best_scale * best_scale * sll + 2 * best_scale * best_min * sl
+                    - 2 * best_scale * sxl + best_min * best_min * sw - 2 * best_min * swx + swxx)
+
+    for k in range(nstep + 1 + refine):
+        if k <= nstep:
+            iscale = np.float32(rmin + rdelta * k + nmax) / span
+        else:  # refinement: re-round against the best fit so far
+            iscale = np.float32(1.0) / np.where(best_scale > 0, best_scale, 1.0)
+        lv = round_levels(iscale, best_min)
+        sl, sll, sxl = level_sums(lv)
         det = sw * sll - sl * sl
         ok = det > 0
         det[~ok] = 1.0
@@ -89,70 +128,81 @@ def fit_scale_min(x: np.ndarray, w: np.ndarray, nmax: int, rmin: float, rdelta: 
         offset = (sll * swx - sl * sxl) / det
         clamp = offset > 0
         offset[clamp] = 0.0
-        scale[clamp] = sxl[clamp] / np.where(sll[clamp] > 0, sll[clamp], 1.0)
-        err = error(scale, offset, lv, sl, sll, sxl)
+        scale = np.where(clamp, _safe_ratio(sxl, sll), scale)
+        if use_mad:
+            err = mad_error(scale, offset, lv)
+        else:
+            err = swxx - (scale * sxl + offset * swx)
         better = ok & (err < best_err)
         best_err = np.where(better, err, best_err)
         best_scale = np.where(better, scale, best_scale)
         best_min = np.where(better, offset, best_min)
 
-    out_scale = np.where(live, best_scale, 0.0).astype(np.float32)
-    out_min = np.where(live, -best_min, -lo).astype(np.float32)
-    return out_scale, out_min
+    out_scale = np.where(live, best_scale * factor, 0.0).astype(np.float32)
+    out_min = np.where(live, -best_min, -lo) * factor
+    return out_scale, out_min.astype(np.float32)
 
 
-def fit_symmetric(x: np.ndarray, w: np.ndarray, nmax: int, steps: int = 9) -> np.ndarray:
+def fit_symmetric(xt: np.ndarray, weights: Weights, nmax: int, spacing: float = 0.1,
+                  steps: int = 9, refine: int = 0) -> np.ndarray:
     """Symmetric fit x ~ scale * l, l in -nmax..nmax-1 (llama.cpp's make_qx_quants, rmse type 1).
 
-    The largest-magnitude value maps to level -nmax; candidates iscale = -(nmax + 0.1 k) / max
-    for k = -steps..steps; each candidate's scale is the weighted least-squares one and the
-    candidate maximising (sum w x l)^2 / sum w l^2 wins. Returns the signed scale [groups].
+    The largest-magnitude value maps to level -nmax; candidates iscale = -(nmax + spacing * k)
+    / max for k = -steps..steps; each candidate's scale is the weighted least-squares one and
+    the candidate maximising (sum w x l)^2 / sum w l^2 wins. Then `refine` more rounds re-round
+    against the best scale so far. Returns the signed scale [groups].
     """
-    top = signed_absmax(x)
-    live = np.abs(top) >= GROUP_EPS
-    top = np.where(live, top, 1.0).astype(np.float32)
-    wx = w * x
-    levels = np.empty_like(x)
+    xn, factor, live = normalize_columns(xt)
+    wt = weights(xn)
+    top = signed_absmax(xn, axis=0)
+    top[~live] = 1.0
+    wx = wt * xn
+    levels = np.empty_like(xn)
+    weighted = np.empty_like(xn)
 
     def sums(iscale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        np.multiply(x, iscale[:, None], out=levels)
+        np.multiply(xn, iscale, out=levels)
         np.rint(levels, out=levels)
         np.clip(levels, -nmax, nmax - 1, out=levels)
-        return _dot(wx, levels), _dot(w * levels, levels)
+        np.multiply(wt, levels, out=weighted)
+        return colsum(wx, levels), colsum(weighted, levels)
 
     sxl, sll = sums(np.float32(-nmax) / top)
-    scale = np.where(sll > 0, sxl / np.where(sll > 0, sll, 1.0), 0.0)
+    scale = np.where(sll > 0, _safe_ratio(sxl, sll), 0.0)
     best = scale * sxl
-    for k in range(-steps, steps + 1):
-        if k == 0:
-            continue
-        sxl, sll = sums(np.float32(-(nmax + 0.1 * k)) / top)
+    offsets = [spacing * k for k in range(-steps, steps + 1) if k]
+    for k in range(len(offsets) + refine):
+        if k < len(offsets):
+            iscale = np.float32(-(nmax + offsets[k])) / top
+        else:  # refinement: re-round against the best scale so far
+            iscale = np.float32(1.0) / np.where(scale != 0, scale, 1.0)
+        sxl, sll = sums(iscale)
         better = (sll > 0) & (sxl * sxl > best * sll)
-        new_scale = sxl / np.where(sll > 0, sll, 1.0)
+        new_scale = _safe_ratio(sxl, sll)
         scale = np.where(better, new_scale, scale)
         best = np.where(better, new_scale * sxl, best)
-    return np.where(live, scale, 0.0).astype(np.float32)
+    return np.where(live, scale * factor, 0.0).astype(np.float32)
 
 
-def fit_symmetric_refined(x: np.ndarray, nmax: int, passes: int = 5) -> np.ndarray:
+def fit_symmetric_refined(xt: np.ndarray, nmax: int, passes: int = 5) -> np.ndarray:
     """Symmetric fit with coordinate descent on the levels (llama.cpp's make_q3_quants, rmse on).
 
     Weights are x^2. Start from the levels of iscale = -nmax / max, then, position by position,
     move a level to the one its value prefers given the other levels, keeping the move when it
     raises (sum w x l)^2 / sum w l^2. Up to `passes` sweeps. Returns the signed scale [groups].
     """
-    top = signed_absmax(x)
-    live = np.abs(top) >= GROUP_EPS
-    top = np.where(live, top, 1.0).astype(np.float32)
-    w = (x * x).astype(np.float64)
-    xd = x.astype(np.float64)
-    lv = np.clip(np.rint(x * (np.float32(-nmax) / top)[:, None]), -nmax, nmax - 1).astype(np.float64)
-    sxl = np.einsum("ij,ij,ij->i", w, xd, lv)
-    sll = np.einsum("ij,ij,ij->i", w, lv, lv)
+    xn, factor, live = normalize_columns(xt)
+    top = signed_absmax(xn, axis=0)
+    top[~live] = 1.0
+    x = xn.astype(np.float64)
+    w = x * x
+    lv = np.clip(np.rint(xn * (np.float32(-nmax) / top)), -nmax, nmax - 1).astype(np.float64)
+    sxl = np.einsum("ij,ij,ij->j", w, x, lv)
+    sll = np.einsum("ij,ij,ij->j", w, lv, lv)
     for _ in range(passes):
-        changed = np.zeros(x.shape[0], dtype=bool)
-        for i in range(x.shape[1]):
-            wi, xi, li = w[:, i], xd[:, i], lv[:, i]
+        changed = np.zeros(x.shape[1], dtype=bool)
+        for i in range(x.shape[0]):
+            wi, xi, li = w[i], x[i], lv[i]
             slx = sxl - wi * xi * li
             sl2 = sll - wi * li * li
             movable = slx > 0
@@ -161,11 +211,11 @@ def fit_symmetric_refined(x: np.ndarray, nmax: int, passes: int = 5) -> np.ndarr
             new_sl2 = sl2 + wi * target * target
             take = (movable & (target != li) & (new_sl2 > 0)
                     & (new_slx * new_slx * sll > sxl * sxl * new_sl2))
-            lv[:, i] = np.where(take, target, li)
-            sxl = np.where(take, new_slx, sxl)
-            sll = np.where(take, new_sl2, sll)
+            np.copyto(li, target, where=take)
+            np.copyto(sxl, new_slx, where=take)
+            np.copyto(sll, new_sl2, where=take)
             changed |= take
         if not changed.any():
             break
-    scale = np.where(sll > 0, sxl / np.where(sll > 0, sll, 1.0), 0.0)
-    return np.where(live, scale, 0.0).astype(np.float32)
+    scale = np.where(sll > 0, _safe_ratio(sxl, sll), 0.0)
+    return np.where(live, scale * factor, 0.0).astype(np.float32)

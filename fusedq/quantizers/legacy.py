@@ -17,7 +17,7 @@ from .table import register
 
 def _symmetric_levels(blocks: np.ndarray, nmax: int) -> tuple[np.ndarray, np.ndarray]:
     """d = max / -nmax; levels floor(x / d + nmax + 0.5) in 0..2*nmax-1."""
-    d16 = to_half(signed_absmax(blocks) / -nmax)
+    d16 = to_half(signed_absmax(blocks, axis=1) / -nmax)
     inv = safe_inverse(d16.astype(np.float32))
     levels = np.floor(blocks * inv[:, None] + (nmax + 0.5))
     np.clip(levels, 0, 2 * nmax - 1, out=levels)

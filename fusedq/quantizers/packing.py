@@ -11,8 +11,8 @@ F16_MAX = 65504.0
 
 
 def to_half(values: np.ndarray) -> np.ndarray:
-    """float -> float16, saturating at +-65504 instead of overflowing to Inf."""
-    return np.clip(values, -F16_MAX, F16_MAX).astype(np.float16)
+    """float -> float16, saturating at +-65504 instead of overflowing to Inf; -0 becomes +0."""
+    return (np.clip(values, -F16_MAX, F16_MAX) + 0.0).astype(np.float16)
 
 
 def half_bytes(halves: np.ndarray) -> np.ndarray:

@@ -50,21 +50,17 @@ _Static_assert(sizeof(fq_q8_K) == 292, "Q8_K activation block size");
 static const int8_t fq_iq4nl_values[16] = {
     -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
-/* IEEE half -> float, exact for every input (subnormals, inf, nan). */
+/* IEEE half -> float, exact for every input, branch-free so loops of it vectorize:
+ * normal/inf/nan: move exponent+mantissa into place and rebias the exponent by 112 (inf/nan keep
+ * an all-ones exponent); zero/subnormal: value = mantissa * 2^-24, computed exactly in float. */
 static inline float fq_half_to_float(fq_half h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
-    if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (man << 13);
-    } else if (exp != 0) {
-        bits = sign | ((exp + 112u) << 23) | (man << 13);
-    } else if (man == 0) {
-        bits = sign;
-    } else { /* subnormal: normalise */
-        int e = -1;
-        do { e++; man <<= 1; } while ((man & 0x400u) == 0);
-        bits = sign | ((uint32_t)(112 - e) << 23) | ((man & 0x3ffu) << 13);
-    }
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, em = h & 0x7fffu;
+    const uint32_t shifted = em << 13;
+    const uint32_t normal = em >= 0x7c00u ? (shifted | 0x7f800000u) : shifted + (112u << 23);
+    float sub = (float)(int)em * 5.9604644775390625e-8f; /* 2^-24, exact */
+    uint32_t sub_bits;
+    memcpy(&sub_bits, &sub, 4);
+    const uint32_t bits = sign | (em < 0x0400u ? sub_bits : normal);
     float f;
     memcpy(&f, &bits, 4);
     return f;

@@ -29,7 +29,12 @@ typedef struct fq_kernels {
     fq_dot_f32_fn dot_f32;
     fq_dot_q8_fn dot_q8;  /* NULL for float types: q8 mode is f32 mode */
     const char *impl;     /* how this backend implements the type, for describe()/show_config */
+    /* 1: dot_f32 wants each activation row followed by its cols/16 per-16 sums (float), so
+     * mins/offsets cost one FMA per 16 sums instead of one per weight (FQ_XSUM_GROUP). */
+    int f32_sums;
 } fq_kernels;
+
+#define FQ_XSUM_GROUP 16
 
 /* Each backend defines these two (its own table). */
 const fq_kernels *fq_lookup(int type_id);

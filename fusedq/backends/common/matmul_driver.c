@@ -2,12 +2,16 @@
  * do not depend on the thread count, so results are bitwise thread-count invariant. Activations
  * are quantized once per call; each weight row decode serves up to FQ_MAX_COLS columns. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "act_quant.h"
 #include "matmul_driver.h"
 #include "omp_shim.h"
 
 #define FQ_ROW_TILE 16 /* rows per scheduling unit: W tile stays in cache across column groups */
+#ifndef FQ_COL_GROUP
+#define FQ_COL_GROUP 4 /* columns per kernel call (<= FQ_MAX_COLS): measured best with 16 YMM registers */
+#endif
 
 int fq_openmp_compiled(void) { return fq_omp_compiled(); }
 
@@ -42,22 +46,42 @@ int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_b
         FQ_OMP("omp parallel for num_threads(nthreads) schedule(static) if(n > 4)")
         for (int64_t i = 0; i < n; i++) af->quantize(x + i * cols, xq + i * xq_stride, cols);
     }
+    const float *xf = x;
+    float *xbuf = NULL;
+    int64_t x_stride = cols;
+    if (!af && k->f32_sums) { /* rows of x followed by their per-16 sums */
+        x_stride = cols + cols / FQ_XSUM_GROUP;
+        xbuf = (float *)malloc((size_t)(n * x_stride) * sizeof(float));
+        if (!xbuf) return FQ_ENOMEM;
+        for (int64_t i = 0; i < n; i++) {
+            float *row = xbuf + i * x_stride;
+            memcpy(row, x + i * cols, (size_t)cols * sizeof(float));
+            for (int64_t g = 0; g < cols / FQ_XSUM_GROUP; g++) {
+                float s = 0.0f;
+                for (int e = 0; e < FQ_XSUM_GROUP; e++) s += row[g * FQ_XSUM_GROUP + e];
+                row[cols + g] = s;
+            }
+        }
+        xf = xbuf;
+    }
     const int64_t ntiles = (rows + FQ_ROW_TILE - 1) / FQ_ROW_TILE;
     (void)nthreads;
     FQ_OMP("omp parallel for num_threads(nthreads) schedule(static)")
     for (int64_t t = 0; t < ntiles; t++) {
         const int64_t r1 = (t + 1) * FQ_ROW_TILE < rows ? (t + 1) * FQ_ROW_TILE : rows;
-        for (int64_t j0 = 0; j0 < n; j0 += FQ_MAX_COLS) {
-            const int nx = (int)(n - j0 < FQ_MAX_COLS ? n - j0 : FQ_MAX_COLS);
+        for (int64_t j0 = 0; j0 < n; j0 += FQ_COL_GROUP) {
+            const int nx = (int)(n - j0 < FQ_COL_GROUP ? n - j0 : FQ_COL_GROUP);
             for (int64_t r = t * FQ_ROW_TILE; r < r1; r++) {
                 if (af)
                     k->dot_q8(w + r * row_bytes, nb, xq + j0 * xq_stride, xq_stride, nx,
                               out + j0 * rows + r, rows);
                 else
-                    k->dot_f32(w + r * row_bytes, nb, x + j0 * cols, cols, nx, out + j0 * rows + r, rows);
+                    k->dot_f32(w + r * row_bytes, nb, xf + j0 * x_stride, x_stride, nx,
+                               out + j0 * rows + r, rows);
             }
         }
     }
     free(xq);
+    free(xbuf);
     return FQ_OK;
 }

@@ -9,8 +9,13 @@
 
 #include "dequant_generic.h"
 
-typedef struct { float d, m; int8_t q[32]; } fq_unpacked32;
-typedef struct { float d, dmin; int16_t sc[16], mn[16]; int8_t q[FQ_QK]; } fq_unpackedK;
+/* q first and 32-byte aligned so SIMD code can load it directly. */
+typedef struct { int8_t q[32]; float d, m; } __attribute__((aligned(32))) fq_unpacked32;
+typedef struct {
+    int8_t q[FQ_QK];
+    int16_t sc[16], mn[16];
+    float d, dmin;
+} __attribute__((aligned(32))) fq_unpackedK;
 
 static inline void fq_unpack_q4_0(const uint8_t *p, fq_unpacked32 *u) {
     const block_q4_0 *x = (const block_q4_0 *)p;
@@ -32,13 +37,20 @@ static inline void fq_unpack_q4_1(const uint8_t *p, fq_unpacked32 *u) {
     }
 }
 
+static inline void fq_unpack_q5_bits(const uint8_t *qs, uint32_t qh, int offset, int8_t *q) {
+    for (int i = 0; i < 16; i++) {
+        q[i] = (int8_t)(((qs[i] & 15) | (int)(((qh >> i) & 1u) << 4)) - offset);
+        q[i + 16] = (int8_t)(((qs[i] >> 4) | (int)(((qh >> (i + 16)) & 1u) << 4)) - offset);
+    }
+}
+
 static inline void fq_unpack_q5_0(const uint8_t *p, fq_unpacked32 *u) {
     const block_q5_0 *x = (const block_q5_0 *)p;
     uint32_t qh;
     memcpy(&qh, x->qh, 4);
     u->d = FQ_H(x->d);
     u->m = 0.0f;
-    for (int i = 0; i < 32; i++) u->q[i] = (int8_t)(fq_q5_value(x->qs, qh, i) - 16);
+    fq_unpack_q5_bits(x->qs, qh, 16, u->q);
 }
 
 static inline void fq_unpack_q5_1(const uint8_t *p, fq_unpacked32 *u) {
@@ -47,7 +59,7 @@ static inline void fq_unpack_q5_1(const uint8_t *p, fq_unpacked32 *u) {
     memcpy(&qh, x->qh, 4);
     u->d = FQ_H(x->d);
     u->m = FQ_H(x->m);
-    for (int i = 0; i < 32; i++) u->q[i] = (int8_t)fq_q5_value(x->qs, qh, i);
+    fq_unpack_q5_bits(x->qs, qh, 0, u->q);
 }
 
 static inline void fq_unpack_q8_0(const uint8_t *p, fq_unpacked32 *u) {
@@ -75,8 +87,10 @@ static inline void fq_unpack_q2_K(const uint8_t *p, fq_unpackedK *u) {
         u->sc[g] = x->scales[g] & 15;
         u->mn[g] = x->scales[g] >> 4;
     }
-    for (int e = 0; e < FQ_QK; e++)
-        u->q[e] = (int8_t)((x->qs[32 * (e / 128) + (e & 31)] >> (2 * ((e / 32) & 3))) & 3);
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            for (int i = 0; i < 32; i++)
+                u->q[128 * h + 32 * s + i] = (int8_t)((x->qs[32 * h + i] >> (2 * s)) & 3);
 }
 
 /* q = ql + 4*hbit in 0..7; value = d*sc*(q - 4), so mn = 4*sc and dmin = d. */
@@ -87,10 +101,12 @@ static inline void fq_unpack_q3_K(const uint8_t *p, fq_unpackedK *u) {
         u->sc[g] = (int16_t)fq_q3_K_scale(x->scales, g);
         u->mn[g] = (int16_t)(4 * u->sc[g]);
     }
-    for (int e = 0; e < FQ_QK; e++) {
-        int ql = (x->qs[32 * (e / 128) + (e & 31)] >> (2 * ((e / 32) & 3))) & 3;
-        u->q[e] = (int8_t)(ql + 4 * ((x->hmask[e & 31] >> (e / 32)) & 1));
-    }
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            for (int i = 0; i < 32; i++) {
+                int ql = (x->qs[32 * h + i] >> (2 * s)) & 3;
+                u->q[128 * h + 32 * s + i] = (int8_t)(ql + 4 * ((x->hmask[i] >> (4 * h + s)) & 1));
+            }
 }
 
 static inline void fq_unpack_k_scales(const uint8_t *scales, fq_unpackedK *u) {
@@ -134,7 +150,13 @@ static inline void fq_unpack_q6_K(const uint8_t *p, fq_unpackedK *u) {
         u->sc[g] = x->scales[g];
         u->mn[g] = (int16_t)(32 * x->scales[g]);
     }
-    for (int e = 0; e < FQ_QK; e++) u->q[e] = (int8_t)fq_q6_value(x, e);
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            for (int i = 0; i < 32; i++) {
+                int ql = (x->ql[64 * h + 32 * (s & 1) + i] >> (4 * (s >> 1))) & 15;
+                int qh = (x->qh[32 * h + i] >> (2 * s)) & 3;
+                u->q[128 * h + 32 * s + i] = (int8_t)(ql | (qh << 4));
+            }
 }
 
 /* Signed q (the IQ4 grid): -127..113. */
@@ -149,6 +171,18 @@ static inline void fq_unpack_iq4_xs(const uint8_t *p, fq_unpackedK *u) {
             u->q[32 * j + i] = fq_iq4nl_values[x->qs[16 * j + i] & 15];
             u->q[32 * j + 16 + i] = fq_iq4nl_values[x->qs[16 * j + i] >> 4];
         }
+    }
+}
+
+/* Float values of unpacked blocks (the portable f32 path; not bit-exact with dequantize). */
+static inline void fq_floats_from_32(const fq_unpacked32 *u, float *y) {
+    for (int i = 0; i < 32; i++) y[i] = u->d * (float)u->q[i] + u->m;
+}
+
+static inline void fq_floats_from_K(const fq_unpackedK *u, float *y) {
+    for (int g = 0; g < 16; g++) {
+        const float ds = u->d * (float)u->sc[g], dm = u->dmin * (float)u->mn[g];
+        for (int i = 16 * g; i < 16 * g + 16; i++) y[i] = ds * (float)u->q[i] - dm;
     }
 }
 

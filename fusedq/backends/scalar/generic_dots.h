@@ -1,6 +1,7 @@
 /* Portable dot-product loops of the scalar backend, written once and instantiated per type:
- * f32 mode dequantizes a chunk of <= 256 weights into an L1 buffer and reuses it for every
- * activation column; q8 mode unpacks a block to integers (unpack_generic.h) and reuses it for
+ * f32 mode turns a chunk of <= 256 weights into floats in an L1 buffer (float weights via
+ * their dequantizer, quantized ones via the integer unpack) and reuses it for every activation
+ * column; q8 mode unpacks a block to integers (unpack_generic.h) and reuses it for
  * every column. Eight partial sums keep the f32 loops vectorizable without reassociation. */
 #ifndef FQ_GENERIC_DOTS_H
 #define FQ_GENERIC_DOTS_H
@@ -35,6 +36,37 @@ FQ_INLINE void fq_generic_dot_f32(fq_dequant_fn dequant, int bs, int ts, const u
 
 typedef void (*fq_unpack32_fn)(const uint8_t *, fq_unpacked32 *);
 typedef void (*fq_unpackK_fn)(const uint8_t *, fq_unpackedK *);
+
+/* Quantized weights in f32 mode: unpack (integers) and scale into an L1 float buffer of up to
+ * 256 values, reused for every column. */
+FQ_INLINE void fq_generic_dot_f32_32(fq_unpack32_fn unpack, int ts, const uint8_t *w, int64_t nb,
+                                     const float *x, int64_t xs, int nx, float *out, int64_t os) {
+    float buf[FQ_QK];
+    float acc[FQ_MAX_COLS] = {0};
+    fq_unpacked32 u;
+    for (int64_t b0 = 0; b0 < nb; b0 += FQ_QK / 32) {
+        const int cnt = (int)(nb - b0 < FQ_QK / 32 ? nb - b0 : FQ_QK / 32);
+        for (int b = 0; b < cnt; b++) {
+            unpack(w + (b0 + b) * ts, &u);
+            fq_floats_from_32(&u, buf + 32 * b);
+        }
+        for (int j = 0; j < nx; j++) acc[j] += fq_dot_chunk(buf, x + j * xs + 32 * b0, 32 * cnt);
+    }
+    for (int j = 0; j < nx; j++) out[j * os] = acc[j];
+}
+
+FQ_INLINE void fq_generic_dot_f32_K(fq_unpackK_fn unpack, int ts, const uint8_t *w, int64_t nb,
+                                    const float *x, int64_t xs, int nx, float *out, int64_t os) {
+    float buf[FQ_QK];
+    float acc[FQ_MAX_COLS] = {0};
+    fq_unpackedK u;
+    for (int64_t b = 0; b < nb; b++) {
+        unpack(w + b * ts, &u);
+        fq_floats_from_K(&u, buf);
+        for (int j = 0; j < nx; j++) acc[j] += fq_dot_chunk(buf, x + j * xs + FQ_QK * b, FQ_QK);
+    }
+    for (int j = 0; j < nx; j++) out[j * os] = acc[j];
+}
 
 FQ_INLINE void fq_generic_dot_q8_32(fq_unpack32_fn unpack, int ts, const uint8_t *w, int64_t nb,
                                     const uint8_t *xq, int64_t xs, int nx, float *out, int64_t os) {
@@ -79,6 +111,18 @@ FQ_INLINE void fq_generic_dot_q8_K(fq_unpackK_fn unpack, int ts, const uint8_t *
                                   int nx, float *out, int64_t os) {                             \
         fq_generic_dot_f32(dequant, bs, ts, w, nb, x, xs, nx, out, os);                          \
     }
+#define FQ_GENERIC_DOTS_32(name, ts)                                                               \
+    static void fq_dot_f32_##name(const uint8_t *w, int64_t nb, const float *x, int64_t xs,      \
+                                  int nx, float *out, int64_t os) {                             \
+        fq_generic_dot_f32_32(fq_unpack_##name, ts, w, nb, x, xs, nx, out, os);                  \
+    }                                                                                            \
+    FQ_GENERIC_DOT_Q8_32(name, ts)
+#define FQ_GENERIC_DOTS_K(name, ts)                                                                \
+    static void fq_dot_f32_##name(const uint8_t *w, int64_t nb, const float *x, int64_t xs,      \
+                                  int nx, float *out, int64_t os) {                             \
+        fq_generic_dot_f32_K(fq_unpack_##name, ts, w, nb, x, xs, nx, out, os);                   \
+    }                                                                                            \
+    FQ_GENERIC_DOT_Q8_K(name, ts)
 #define FQ_GENERIC_DOT_Q8_32(name, ts)                                                             \
     static void fq_dot_q8_##name(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,    \
                                  int nx, float *out, int64_t os) {                              \

@@ -1,5 +1,6 @@
 /* The scalar backend's kernel table: portable C for every type (no intrinsics). Dequantizers
- * are the shared bit-exact ones; dots are the generic loops of generic_dots.h. */
+ * are the shared bit-exact ones; dots are the generic loops of generic_dots.h over the shared
+ * integer unpackers (unpack_generic.h). */
 #include "generic_dots.h"
 #include "table_lookup.h"
 
@@ -7,22 +8,18 @@ FQ_GENERIC_DOT_F32(f32, fq_dequant_f32, 1, 4)
 FQ_GENERIC_DOT_F32(f16, fq_dequant_f16, 1, 2)
 FQ_GENERIC_DOT_F32(bf16, fq_dequant_bf16, 1, 2)
 
-#define FQ_GENERIC_TYPE(name, bs, ts, DOTQ8)                                                       \
-    FQ_GENERIC_DOT_F32(name, fq_dequant_##name, bs, ts)                                          \
-    DOTQ8(name, ts)
-
-FQ_GENERIC_TYPE(q4_0, 32, 18, FQ_GENERIC_DOT_Q8_32)
-FQ_GENERIC_TYPE(q4_1, 32, 20, FQ_GENERIC_DOT_Q8_32)
-FQ_GENERIC_TYPE(q5_0, 32, 22, FQ_GENERIC_DOT_Q8_32)
-FQ_GENERIC_TYPE(q5_1, 32, 24, FQ_GENERIC_DOT_Q8_32)
-FQ_GENERIC_TYPE(q8_0, 32, 34, FQ_GENERIC_DOT_Q8_32)
-FQ_GENERIC_TYPE(iq4_nl, 32, 18, FQ_GENERIC_DOT_Q8_32)
-FQ_GENERIC_TYPE(q2_K, 256, 84, FQ_GENERIC_DOT_Q8_K)
-FQ_GENERIC_TYPE(q3_K, 256, 110, FQ_GENERIC_DOT_Q8_K)
-FQ_GENERIC_TYPE(q4_K, 256, 144, FQ_GENERIC_DOT_Q8_K)
-FQ_GENERIC_TYPE(q5_K, 256, 176, FQ_GENERIC_DOT_Q8_K)
-FQ_GENERIC_TYPE(q6_K, 256, 210, FQ_GENERIC_DOT_Q8_K)
-FQ_GENERIC_TYPE(iq4_xs, 256, 136, FQ_GENERIC_DOT_Q8_K)
+FQ_GENERIC_DOTS_32(q4_0, 18)
+FQ_GENERIC_DOTS_32(q4_1, 20)
+FQ_GENERIC_DOTS_32(q5_0, 22)
+FQ_GENERIC_DOTS_32(q5_1, 24)
+FQ_GENERIC_DOTS_32(q8_0, 34)
+FQ_GENERIC_DOTS_32(iq4_nl, 18)
+FQ_GENERIC_DOTS_K(q2_K, 84)
+FQ_GENERIC_DOTS_K(q3_K, 110)
+FQ_GENERIC_DOTS_K(q4_K, 144)
+FQ_GENERIC_DOTS_K(q5_K, 176)
+FQ_GENERIC_DOTS_K(q6_K, 210)
+FQ_GENERIC_DOTS_K(iq4_xs, 136)
 
 #define FLOAT_ROW(id, NAME, ts, name) {id, NAME, 1, ts, FQ_ACT_F32, fq_dequant_##name, fq_dot_f32_##name, 0, "generic"}
 #define QUANT_ROW(id, NAME, bs, ts, partner, name)                                                 \

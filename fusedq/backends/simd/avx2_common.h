@@ -1,0 +1,249 @@
+/* AVX2 building blocks of the simd backend, written once and instantiated per type.
+ * Include only from SIMD sources: it switches the rest of the file to the AVX2+FMA+F16C target
+ * (no global -m flags; the backend checks the CPU with cpuid+xgetbv before calling anything).
+ *
+ * Per type, a source provides only an unpacker (block -> integers, unpack_generic.h semantics);
+ * the loops below turn it into
+ *   dot_q8:  integer dots (maddubs/madd) against quantized activations, one float FMA per block,
+ *            mins through the activation block sums;
+ *   dot_f32: int8 -> f32 in registers, scaled, FMA against f32 activations.
+ * Each weight block is unpacked once and used for nx <= FQ_MAX_COLS activation columns; nx is
+ * a compile-time constant in every instantiation so the accumulators live in registers. */
+#ifndef FQ_AVX2_COMMON_H
+#define FQ_AVX2_COMMON_H
+
+#pragma GCC target("avx2,fma,f16c")
+#include <immintrin.h>
+
+#include "kernel_table.h"
+#include "unpack_generic.h"
+
+#define FQ_AVX_INLINE static inline __attribute__((always_inline))
+
+FQ_AVX_INLINE float fq_avx_hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+FQ_AVX_INLINE float fq_avx_half(const void *p) { return _cvtsh_ss(fq_load_u16(p)); }
+
+/* 16 packed bytes -> 32 bytes: low nibbles in bytes 0..15, high nibbles in bytes 16..31. */
+FQ_AVX_INLINE __m256i fq_avx_nibbles16(const uint8_t *qs) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)qs), m4 = _mm_set1_epi8(15);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+}
+
+/* byte i = 0xFF where bit i of `bits` is set, else 0. */
+FQ_AVX_INLINE __m256i fq_avx_bits_to_bytes(uint32_t bits) {
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), spread);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+}
+
+/* The IQ4 grid as a byte shuffle table (both lanes). */
+FQ_AVX_INLINE __m256i fq_avx_iq4_table(void) {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)fq_iq4nl_values));
+}
+
+/* ---- 32-element blocks: unpack returns the 32 int8 q in a register, d and m by pointer. ---- */
+typedef __m256i (*fq_avx_unpack32_fn)(const uint8_t *blk, float *d, float *m);
+
+FQ_AVX_INLINE void fq_avx_dot_q8_32(fq_avx_unpack32_fn unpack, const int ts, const int signed_q,
+                                    const int has_min, const uint8_t *w, int64_t nb,
+                                    const uint8_t *xq, int64_t xs, float *out, int64_t os,
+                                    const int nx) {
+    __m256 acc[FQ_MAX_COLS];
+    float macc[FQ_MAX_COLS];
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps(), macc[j] = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        float d, m;
+        const __m256i q = unpack(w + b * ts, &d, &m);
+        const __m256i uq = signed_q ? _mm256_sign_epi8(q, q) : q; /* |q| <= 128, x in [-127,127] */
+        for (int j = 0; j < nx; j++) {
+            const fq_q8_32 *y = (const fq_q8_32 *)(xq + j * xs) + b;
+            __m256i yv = _mm256_loadu_si256((const __m256i *)y->qs);
+            if (signed_q) yv = _mm256_sign_epi8(yv, q);
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(uq, yv), ones);
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(d * y->d), _mm256_cvtepi32_ps(p), acc[j]);
+            if (has_min) macc[j] += m * y->s;
+        }
+    }
+    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]) + macc[j];
+}
+
+FQ_AVX_INLINE __m256 fq_avx_i8_to_ps(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
+
+FQ_AVX_INLINE void fq_avx_dot_f32_32(fq_avx_unpack32_fn unpack, const int ts, const int has_min,
+                                     const uint8_t *w, int64_t nb, const float *x, int64_t xs,
+                                     float *out, int64_t os, const int nx) {
+    __m256 acc[FQ_MAX_COLS];
+    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        float d, m;
+        const __m256i q = unpack(w + b * ts, &d, &m);
+        const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+        const __m256 dv = _mm256_set1_ps(d), mv = _mm256_set1_ps(m);
+        __m256 wv[4] = {fq_avx_i8_to_ps(lo), fq_avx_i8_to_ps(_mm_srli_si128(lo, 8)),
+                        fq_avx_i8_to_ps(hi), fq_avx_i8_to_ps(_mm_srli_si128(hi, 8))};
+        for (int k = 0; k < 4; k++) wv[k] = has_min ? _mm256_fmadd_ps(dv, wv[k], mv) : _mm256_mul_ps(dv, wv[k]);
+        for (int j = 0; j < nx; j++) {
+            const float *xp = x + j * xs + 32 * b;
+            for (int k = 0; k < 4; k++) acc[j] = _mm256_fmadd_ps(wv[k], _mm256_loadu_ps(xp + 8 * k), acc[j]);
+        }
+    }
+    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]);
+}
+
+/* ---- 256-element blocks: unpack fills an fq_unpackedK (q, per-16 scales and mins). ---- */
+
+/* Byte shuffle giving 16-bit lanes 0-7 the scale 2c and lanes 8-15 the scale 2c+1, from a
+ * vector holding 8 int16 scales (2c, 2c+1 among them) in both 128-bit halves. */
+FQ_AVX_INLINE __m256i fq_avx_scale_pick(int c) {
+    const char a = (char)(4 * c), b = (char)(4 * c + 2);
+    return _mm256_setr_epi8(a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1,
+                            b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1);
+}
+
+/* The 8+8 six-bit scales and mins of Q4_K/Q5_K, duplicated per 16 values into u->sc / u->mn. */
+FQ_AVX_INLINE void fq_avx_k_scales(const uint8_t *scales, fq_unpackedK *u) {
+    uint32_t s[3];
+    memcpy(s, scales, 12);
+    const uint32_t lo6 = 0x3f3f3f3fu, lo4 = 0x0f0f0f0fu, hi2 = 0x30303030u;
+    const uint32_t sc[2] = {s[0] & lo6, (s[2] & lo4) | ((s[0] >> 2) & hi2)};
+    const uint32_t mn[2] = {s[1] & lo6, ((s[2] >> 4) & lo4) | ((s[1] >> 2) & hi2)};
+    const __m128i sc16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0]));
+    const __m128i mn16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]));
+    _mm_store_si128((__m128i *)u->sc, _mm_unpacklo_epi16(sc16, sc16));
+    _mm_store_si128((__m128i *)(u->sc + 8), _mm_unpackhi_epi16(sc16, sc16));
+    _mm_store_si128((__m128i *)u->mn, _mm_unpacklo_epi16(mn16, mn16));
+    _mm_store_si128((__m128i *)(u->mn + 8), _mm_unpackhi_epi16(mn16, mn16));
+}
+typedef void (*fq_avx_unpackK_fn)(const uint8_t *blk, fq_unpackedK *u);
+
+FQ_AVX_INLINE void fq_avx_dot_q8_K(fq_avx_unpackK_fn unpack, const int ts, const int signed_q,
+                                   const int has_min, const uint8_t *w, int64_t nb,
+                                   const uint8_t *xq, int64_t xs, float *out, int64_t os,
+                                   const int nx) {
+    __m256 acc[FQ_MAX_COLS];
+    fq_unpackedK u;
+    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        unpack(w + b * ts, &u);
+        __m256i scv[8]; /* chunk c: 16-bit lanes 0-7 scale 2c, lanes 8-15 scale 2c+1 */
+        const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)u.sc));
+        const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(u.sc + 8)));
+        for (int c = 0; c < 8; c++) scv[c] = _mm256_shuffle_epi8(c < 4 ? sc_lo : sc_hi, fq_avx_scale_pick(c & 3));
+        const __m256i mn = _mm256_load_si256((const __m256i *)u.mn);
+        for (int j = 0; j < nx; j++) {
+            const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
+            __m256i isum = _mm256_setzero_si256();
+            for (int c = 0; c < 8; c++) {
+                __m256i qv = _mm256_load_si256((const __m256i *)(u.q + 32 * c));
+                __m256i yv = _mm256_loadu_si256((const __m256i *)(y->qs + 32 * c));
+                if (signed_q) yv = _mm256_sign_epi8(yv, qv), qv = _mm256_sign_epi8(qv, qv);
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, yv), scv[c]));
+            }
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(u.d * y->d), _mm256_cvtepi32_ps(isum), acc[j]);
+            if (has_min) {
+                const __m256i ms = _mm256_madd_epi16(mn, _mm256_loadu_si256((const __m256i *)y->bsums));
+                acc[j] = _mm256_fnmadd_ps(_mm256_set1_ps(u.dmin * y->d), _mm256_cvtepi32_ps(ms), acc[j]);
+            }
+        }
+    }
+    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]);
+}
+
+/* f32 activations: sum(x * (d*sc*q - dmin*mn)) = sum_g d*sc_g*sum(q*x) - dmin*mn_g*xsum_g, with
+ * the per-16 sums xsum of each x row stored after it by the driver (f32_sums in the table). */
+FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, const int has_min,
+                                    const uint8_t *w, int64_t nb, const float *x, int64_t xs,
+                                    float *out, int64_t os, const int nx) {
+    __m256 acc[FQ_MAX_COLS];
+    fq_unpackedK u;
+    float dsf[16] __attribute__((aligned(32)));
+    const float *xsum = x + nb * FQ_QK;
+    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        unpack(w + b * ts, &u);
+        const __m256 d = _mm256_set1_ps(u.d);
+        for (int h = 0; h < 2; h++) {
+            const __m128i sc = _mm_load_si128((const __m128i *)(u.sc + 8 * h));
+            _mm256_store_ps(dsf + 8 * h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(sc))));
+        }
+        for (int c = 0; c < 8; c++) {
+            const __m256i q32 = _mm256_load_si256((const __m256i *)(u.q + 32 * c));
+            const __m128i lo = _mm256_castsi256_si128(q32), hi = _mm256_extracti128_si256(q32, 1);
+            const __m256 q0 = fq_avx_i8_to_ps(lo), q1 = fq_avx_i8_to_ps(_mm_srli_si128(lo, 8));
+            const __m256 q2 = fq_avx_i8_to_ps(hi), q3 = fq_avx_i8_to_ps(_mm_srli_si128(hi, 8));
+            const __m256 s0 = _mm256_broadcast_ss(dsf + 2 * c), s1 = _mm256_broadcast_ss(dsf + 2 * c + 1);
+            for (int j = 0; j < nx; j++) {
+                const float *xp = x + j * xs + FQ_QK * b + 32 * c;
+                __m256 t0 = _mm256_mul_ps(q0, _mm256_loadu_ps(xp));
+                __m256 t1 = _mm256_mul_ps(q2, _mm256_loadu_ps(xp + 16));
+                t0 = _mm256_fmadd_ps(q1, _mm256_loadu_ps(xp + 8), t0);
+                t1 = _mm256_fmadd_ps(q3, _mm256_loadu_ps(xp + 24), t1);
+                acc[j] = _mm256_fmadd_ps(s0, t0, acc[j]);
+                acc[j] = _mm256_fmadd_ps(s1, t1, acc[j]);
+            }
+        }
+        if (has_min) {
+            const __m256 dmin = _mm256_set1_ps(u.dmin);
+            const __m256i mn = _mm256_load_si256((const __m256i *)u.mn);
+            const __m256 m0 = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(mn))));
+            const __m256 m1 = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(mn, 1))));
+            for (int j = 0; j < nx; j++) {
+                const float *sp = xsum + j * xs + 16 * b;
+                acc[j] = _mm256_fnmadd_ps(m0, _mm256_loadu_ps(sp), acc[j]);
+                acc[j] = _mm256_fnmadd_ps(m1, _mm256_loadu_ps(sp + 8), acc[j]);
+            }
+        }
+    }
+    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]);
+}
+
+/* ---- instantiation: one exported function per (type, mode), nx dispatched to constants. ---- */
+#define FQ_AVX_Q8_CASE(FAMILY, name, ts, S, M, N)                                                  \
+    case N:                                                                                      \
+        fq_avx_dot_q8_##FAMILY(fq_avx_unpack_##name, ts, S, M, w, nb, xq, xs, out, os, N);       \
+        break;
+#define FQ_AVX_F32_CASE(FAMILY, name, ts, M, N)                                                    \
+    case N:                                                                                      \
+        fq_avx_dot_f32_##FAMILY(fq_avx_unpack_##name, ts, M, w, nb, x, xs, out, os, N);          \
+        break;
+
+/* FAMILY is 32 or K; SIGNED: q may be negative; HAS_MIN: the type has an offset/min term. */
+#define FQ_AVX_DEFINE_DOTS(name, FAMILY, ts, SIGNED, HAS_MIN)                                      \
+    _Static_assert(FQ_MAX_COLS == 8, "the nx switch covers 1..8");                               \
+    void fq_avx2_dot_q8_##name(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,      \
+                               int nx, float *out, int64_t os) {                                 \
+        switch (nx) {                                                                            \
+            FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 1)                                 \
+            FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 2)                                 \
+            FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 3)                                 \
+            FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 4)                                 \
+            FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 5)                                 \
+            FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 6)                                 \
+            FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 7)                                 \
+            FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 8)                                 \
+        }                                                                                        \
+    }                                                                                            \
+    void fq_avx2_dot_f32_##name(const uint8_t *w, int64_t nb, const float *x, int64_t xs,        \
+                                int nx, float *out, int64_t os) {                                \
+        switch (nx) {                                                                            \
+            FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 1)                                        \
+            FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 2)                                        \
+            FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 3)                                        \
+            FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 4)                                        \
+            FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 5)                                        \
+            FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 6)                                        \
+            FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 7)                                        \
+            FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 8)                                        \
+        }                                                                                        \
+    }
+
+#endif
