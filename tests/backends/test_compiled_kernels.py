@@ -8,7 +8,7 @@ import pytest
 from gguf import quants as gguf_quants
 
 import fusedq
-from conftest import ALL_TYPES, random_blocks
+from blocks_util import ALL_TYPES, random_blocks
 from fusedq.registry import resolve_backend
 from fusedq.types import QTYPES
 
