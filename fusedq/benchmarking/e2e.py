@@ -142,6 +142,9 @@ def format_table(comps: list[Comparison], tests: list[str]) -> str:
             why = c.why_missing(engine)
             if why:
                 notes.append(f"{c.model}, {engine}: not measured ({why})")
+            details = sorted({r.get("detail", "") for r in c.results(engine)} - {""})
+            if details:
+                notes.append(f"{c.model}, {engine}: {'; '.join(details)}")
     return "\n".join(lines + [""] + notes)
 
 
