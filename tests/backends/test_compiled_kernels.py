@@ -8,25 +8,12 @@ import pytest
 from gguf import quants as gguf_quants
 
 import fusedq
-from fusedq.types import QTYPES as _QTYPES
 from fusedq.registry import resolve_backend
 from fusedq.types import QTYPES
 
 
-def _shared_helpers():
-    """tests/conftest.py's helpers, loaded by path: another directory's conftest.py may own the
-    module name "conftest" depending on collection order."""
-    import importlib.util
-    import pathlib
-    path = pathlib.Path(__file__).resolve().parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("fusedq_tests_shared_conftest", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from blocks_util import ALL_TYPES, random_blocks
 
-
-random_blocks = _shared_helpers().random_blocks
-ALL_TYPES = list(_QTYPES)
 COMPILED = ["scalar", "simd"]
 ROWS = 13                       # odd, not a multiple of the 16-row scheduling tile
 NS = [1, 2, 3, 8, 32]           # columns: single, partial groups, one full group, several groups
