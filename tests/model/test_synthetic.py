@@ -8,7 +8,7 @@ import gguf
 import numpy as np
 import pytest
 from gguf import quants as gguf_quants
-from model_helpers import TINY_MODELS, compiled_backends, load_tiny
+from model_helpers import TINY_MODELS, compiled_backends, load_tiny, tiny_models  # noqa: F401
 
 # ------------------------------------------------------------------------------------------------
 # float64 oracle: reads the file with gguf-py, dequantizes with gguf-py, full recompute, no cache.
