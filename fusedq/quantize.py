@@ -22,7 +22,8 @@ def quantize(w, qtype: str) -> QuantizedTensor:
     qt = lookup_qtype(qtype)
     arr = np.asarray(w)
     if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
-        raise TypeError(f"quantize expects a real numeric array, got dtype {arr.dtype}")
+        raise TypeError(
+            f"quantize expects real numbers (an int or float array), got dtype {arr.dtype}")
     if arr.ndim != 2:
         raise ValueError(f"quantize expects a 2-D [rows, cols] array, got shape {arr.shape}")
     if arr.size == 0:

@@ -212,3 +212,13 @@ def test_iq4_grid_lookup_matches_brute_force_nearest():
     # nearest value; on an exact tie the upper one (what llama.cpp's best_index_int8 picks)
     expected = 15 - np.argmin(dist[:, ::-1], axis=1)
     assert np.array_equal(nearest_index(values), expected)
+
+
+@pytest.mark.parametrize("name", ["Q8_0", "Q4_K"])
+def test_layout_and_dtype_of_the_input_do_not_matter(name, gaussian):
+    w = gaussian[:4, :512]
+    expected = np.asarray(fusedq.quantize(w, name).data)
+    fortran = np.asfortranarray(w)
+    strided = np.ascontiguousarray(np.repeat(w, 2, axis=1))[:, ::2]
+    for variant in (fortran, strided, w.astype(np.float64)):
+        assert np.array_equal(np.asarray(fusedq.quantize(variant, name).data), expected)

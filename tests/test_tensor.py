@@ -8,7 +8,7 @@ import fusedq
 from fusedq.backends.numpy_ref.activations import PARTNER_BLOCK, quantize_q8
 from fusedq.types import QTYPES
 
-from conftest import ALL_TYPES, random_blocks, random_tensor
+from blocks_util import ALL_TYPES, random_blocks, random_tensor
 
 
 def nmse(a, b):

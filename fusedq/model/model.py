@@ -16,7 +16,7 @@ from .blas_threads import limit_blas_threads
 from .config import ModelConfig, config_from_metadata
 from .sampler import Sampler, SamplingParams
 from .streaming import TextAssembler, check_stops
-from .transformer import Transformer
+from .engine import make_transformer
 from .weights import Weights
 
 DEFAULT_BATCH = 256   # prompt tokens per prefill step (one GEMM per weight matrix)
@@ -59,7 +59,7 @@ class Model:
         self.n_ctx = n_ctx
         self.backend = backend_name
         self.n_batch = n_batch
-        self.transformer = Transformer(config, weights, n_ctx)
+        self.transformer = make_transformer(config, weights, n_ctx, backend_name)
         self.last_stats = GenerationStats()
         self._session = 0
         self.load_seconds = 0.0

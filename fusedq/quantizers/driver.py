@@ -15,11 +15,14 @@ from ..types import QType
 from .table import QUANTIZERS
 
 VALUE_LIMIT = 1e12
-CHUNK_VALUES = 1 << 18  # values per chunk handed to a quantizer
+CHUNK_VALUES = 1 << 17  # values per chunk handed to a quantizer
 
 
 def quantize_matrix(arr: np.ndarray, qt: QType, threads: int | None = None) -> np.ndarray:
-    """float32 C-contiguous [rows, cols] (finite, cols % block_size == 0) -> uint8 [rows, row_bytes]."""
+    """float32 C-contiguous [rows, cols] -> uint8 [rows, row_bytes] of GGUF blocks.
+
+    The values must be finite and cols a multiple of the block size (quantize() checks both).
+    """
     fn = QUANTIZERS[qt.name]
     rows, cols = arr.shape
     blocks = arr.reshape(-1, qt.block_size)

@@ -189,33 +189,46 @@ def fit_symmetric_refined(xt: np.ndarray, nmax: int, passes: int = 5) -> np.ndar
 
     Weights are x^2. Start from the levels of iscale = -nmax / max, then, position by position,
     move a level to the one its value prefers given the other levels, keeping the move when it
-    raises (sum w x l)^2 / sum w l^2. Up to `passes` sweeps. Returns the signed scale [groups].
+    raises (sum w x l)^2 / sum w l^2. Up to `passes` sweeps; a group leaves once a sweep changes
+    nothing in it (as in llama.cpp). Returns the signed scale [groups].
     """
     xn, factor, live = normalize_columns(xt)
     top = signed_absmax(xn, axis=0)
     top[~live] = 1.0
-    x = xn.astype(np.float64)
+    x = xn
     w = x * x
-    lv = np.clip(np.rint(xn * (np.float32(-nmax) / top)), -nmax, nmax - 1).astype(np.float64)
-    sxl = np.einsum("ij,ij,ij->j", w, x, lv)
+    wx = w * x
+    lv = np.clip(np.rint(xn * (np.float32(-nmax) / top)), -nmax, nmax - 1)
+    sxl = colsum(wx, lv)
     sll = np.einsum("ij,ij,ij->j", w, lv, lv)
-    for _ in range(passes):
-        changed = np.zeros(x.shape[1], dtype=bool)
+    active = np.arange(x.shape[1])
+    for sweep in range(passes):
+        if sweep:  # only the groups the last sweep changed can change again
+            w_a, wx_a, x_a, lv_a = w[:, active], wx[:, active], x[:, active], lv[:, active]
+            sxl_a, sll_a = sxl[active], sll[active]
+        else:
+            w_a, wx_a, x_a, lv_a, sxl_a, sll_a = w, wx, x, lv, sxl, sll
+        changed = np.zeros(active.size, dtype=bool)
         for i in range(x.shape[0]):
-            wi, xi, li = w[i], x[i], lv[i]
-            slx = sxl - wi * xi * li
-            sl2 = sll - wi * li * li
+            li = lv_a[i]
+            slx = sxl_a - wx_a[i] * li
+            sl2 = sll_a - w_a[i] * li * li
             movable = slx > 0
-            target = np.clip(np.rint(xi * sl2 / np.where(movable, slx, 1.0)), -nmax, nmax - 1)
-            new_slx = slx + wi * xi * target
-            new_sl2 = sl2 + wi * target * target
+            target = np.clip(np.rint(x_a[i] * sl2 / np.where(movable, slx, 1.0)), -nmax, nmax - 1)
+            new_slx = slx + wx_a[i] * target
+            new_sl2 = sl2 + w_a[i] * target * target
             take = (movable & (target != li) & (new_sl2 > 0)
-                    & (new_slx * new_slx * sll > sxl * sxl * new_sl2))
+                    & (new_slx * new_slx * sll_a > sxl_a * sxl_a * new_sl2))
             np.copyto(li, target, where=take)
-            np.copyto(sxl, new_slx, where=take)
-            np.copyto(sll, new_sl2, where=take)
+            np.copyto(sxl_a, new_slx, where=take)
+            np.copyto(sll_a, new_sl2, where=take)
             changed |= take
-        if not changed.any():
+        if sweep:
+            lv[:, active] = lv_a
+            sxl[active] = sxl_a
+            sll[active] = sll_a
+        active = active[changed]
+        if not active.size:
             break
     scale = np.where(sll > 0, _safe_ratio(sxl, sll), 0.0)
     return np.where(live, scale * factor, 0.0).astype(np.float32)

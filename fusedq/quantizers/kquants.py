@@ -106,7 +106,8 @@ def quantize_q5_k(blocks: np.ndarray) -> np.ndarray:
     d16, dmin16, ls, lm, q = _scale_min_superblocks(blocks, 32, 31, 63, Q5_K_SEARCH, False,
                                                     _rms_plus_abs)
     return assemble(len(blocks), 176, [half_bytes(d16), half_bytes(dmin16), pack_k4_scales(ls, lm),
-                                       pack_bit_planes(q >> 4, 1, 32), pack_bit_planes(q & 15, 4, 32)])
+                                       pack_bit_planes(q >> 4, 1, 32),
+                                       pack_bit_planes(q & 15, 4, 32)])
 
 
 def _symmetric_superblocks(xt: np.ndarray, sub_scales: np.ndarray, scale_top: int,

@@ -1,4 +1,4 @@
-"""Bit-level helpers shared by the quantizer families: f16 fields, nibbles, bit planes, 6-bit scales.
+"""Bit-level helpers shared by the quantizer families: f16 fields, nibbles, bit planes, scales.
 
 All functions are vectorized over a leading block axis; level arrays hold small non-negative
 integers (any integer or float dtype) and come back packed as uint8.
@@ -29,7 +29,7 @@ def safe_inverse(d: np.ndarray) -> np.ndarray:
 
 
 def pack_nibble_halves(levels: np.ndarray) -> np.ndarray:
-    """[n, 2k] levels 0..15 -> [n, k] bytes: element j in the low nibble, element j+k in the high."""
+    """[n, 2k] levels 0..15 -> [n, k] bytes: element j in the low nibble, j + k in the high."""
     q = levels.astype(np.uint8)
     k = q.shape[-1] // 2
     return q[..., :k] | (q[..., k:] << 4)

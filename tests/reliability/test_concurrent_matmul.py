@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fusedq
-from conftest import random_tensor
+from blocks_util import random_tensor
 
 BACKENDS = fusedq.available_backends()
 THREADS = 4
