@@ -114,7 +114,7 @@ def test_prefill_matches_float64_oracle(tiny_models, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("n_batch", [3, 7])
+@pytest.mark.parametrize("n_batch", [3, 7, 16])   # 16: one chunk longer than the window
 def test_chunked_prefill_and_decode_match_oracle(tiny_models, kind, n_batch):
     """Prefill in chunks (chunks that wrap the sliding-window ring), then one token at a time."""
     model = load_tiny(tiny_models[kind], activations="f32")
