@@ -76,6 +76,7 @@ COMMON_SOURCES = [f"{COMMON_DIR}/{name}" for name in
                   ("matmul_driver.c", "act_quant.c", "cpu_features.c")]
 # Each backend: its Cython module plus the C sources beside it. The SIMD sources select the
 # AVX2/FMA/F16C target themselves (#pragma GCC target); nothing is built with -march=native.
+ENGINE_DIR = "fusedq/model/engine"
 BACKEND_SOURCES = {
     "scalar": ["scalar_kernels.c"],
     "simd": ["simd_table.c", "simd_float.c", "simd_legacy.c", "simd_kquants.c", "simd_iq4.c"],
@@ -95,6 +96,13 @@ def cython_extensions() -> list[Extension]:
             # ISO C mode and no contraction: dequantizers stay bit-exact with gguf.
             extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno"],
             extra_link_args=["-lm"]))
+    extensions.append(Extension(   # the model engine: backend-independent, calls a backend's kernels
+        "fusedq.model.engine._engine",
+        sources=[f"{ENGINE_DIR}/_engine.pyx", f"{ENGINE_DIR}/engine.c"],
+        include_dirs=[ENGINE_DIR, COMMON_DIR, np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno"],
+        extra_link_args=["-lm"]))
     return extensions
 
 

@@ -12,10 +12,11 @@ import numpy as np
 from .. import registry
 from ..gguf_file import GGUFFile, load_gguf
 from ..threads import set_num_threads
+from .blas_threads import limit_blas_threads
 from .config import ModelConfig, config_from_metadata
 from .sampler import Sampler, SamplingParams
 from .streaming import TextAssembler, check_stops
-from .transformer import Transformer
+from .engine import make_transformer
 from .weights import Weights
 
 DEFAULT_BATCH = 256   # prompt tokens per prefill step (one GEMM per weight matrix)
@@ -58,7 +59,7 @@ class Model:
         self.n_ctx = n_ctx
         self.backend = backend_name
         self.n_batch = n_batch
-        self.transformer = Transformer(config, weights, n_ctx)
+        self.transformer = make_transformer(config, weights, n_ctx, backend_name)
         self.last_stats = GenerationStats()
         self._session = 0
         self.load_seconds = 0.0
@@ -88,6 +89,7 @@ class Model:
         if tokenizer is None:
             from .tokenizer import load_tokenizer
             tokenizer = load_tokenizer(gguf.metadata)
+        limit_blas_threads(1)
         model = cls(gguf, config, weights, tokenizer, n_ctx, be.name)
         model.load_seconds = time.perf_counter() - t0
         return model

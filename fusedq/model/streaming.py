@@ -29,6 +29,8 @@ class TextAssembler:
 
     def push(self, data: bytes) -> str:
         """Add one token's bytes; return the text that can be released now."""
+        if self.stopped:
+            return ""
         return self._release(self._held + self._decoder.decode(data))
 
     def finish(self) -> str:

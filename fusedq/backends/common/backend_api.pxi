@@ -149,3 +149,15 @@ def build_info():
     """Facts about this compiled module: OpenMP, SIMD target, columns per weight-row decode."""
     return dict(openmp=bool(fq_openmp_compiled()), target=fq_backend_target().decode(),
                 max_cols=FQ_MAX_COLS)
+
+
+# --- C entry points for other extensions (the model engine), without duplicating them -------
+from cpython.pycapsule cimport PyCapsule_New
+
+cdef extern from "kernel_api.h" nogil:
+    const void *fq_kernel_api_of_this_backend()
+
+
+def kernel_api():
+    """PyCapsule "fusedq.kernel_api": pointer to this backend's fq_kernel_api (kernel_api.h)."""
+    return PyCapsule_New(<void *>fq_kernel_api_of_this_backend(), b"fusedq.kernel_api", NULL)

@@ -31,6 +31,10 @@ class CompiledBackend:
         return (f"{self.name}: {info['target']}, {omp}, {get_num_threads()} threads, "
                 f"up to {info['max_cols']} columns per weight-row decode")
 
+    def kernel_api(self):
+        """PyCapsule with this backend's C entry points (kernel_api.h), for the model engine."""
+        return self._m.kernel_api()
+
     # --- operations -------------------------------------------------------------------------
     def dequantize(self, qt: QType, data: np.ndarray, cols: int) -> np.ndarray:
         return self._m.dequantize(qt.gguf_id, data, cols, get_num_threads())

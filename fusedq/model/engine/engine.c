@@ -1,0 +1,315 @@
+/* The compiled forward pass (see engine.h). One OpenMP team runs the whole forward: every step
+ * below is a work-shared loop followed by the team barrier, so threads are started once per call
+ * and nothing is allocated. The steps mirror fusedq/model/transformer.py line by line. */
+#include <math.h>
+#include <string.h>
+
+#include "engine.h"
+#include "omp_shim.h"
+
+#define ROW_TILE 16  /* weight rows per scheduling unit (as the backend driver) */
+#define MAX_JOBS 3   /* matrices sharing one input: Q, K, V */
+#define FQ_PI 3.14159265358979323846
+
+/* Hot float loops get an AVX2 clone chosen at load time (GCC ifunc); the code is plain C. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define FQ_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define FQ_HOT
+#endif
+
+typedef struct job {
+    const fq_linear *lin;
+    const float *x;   /* [n][lin->cols] */
+    float *out;       /* [n][lin->rows] */
+} job;
+
+/* ---- small float helpers ------------------------------------------------------------------ */
+
+static inline float round_f16(float x) {
+    uint32_t u, a, s;
+    memcpy(&u, &x, 4);
+    a = u & 0x7fffffffu;
+    s = u & 0x80000000u;
+    if (a >= 0x7f800000u) return x;                    /* inf, nan */
+    if (a >= 0x477ff000u) {                            /* >= 65520: rounds past the largest half */
+        u = s | 0x7f800000u;
+    } else if (a >= 0x38800000u) {                     /* normal half: keep 10 mantissa bits */
+        a = (a + 0xfffu + ((a >> 13) & 1u)) & ~0x1fffu;
+        u = s | a;
+    } else {                                           /* subnormal half: multiples of 2^-24 */
+        float f;
+        memcpy(&f, &a, 4);
+        f = (f + 0.5f) - 0.5f;
+        memcpy(&a, &f, 4);
+        u = s | a;
+    }
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+float fq_round_f16(float x) { return round_f16(x); }
+
+static inline float dot(const float *a, const float *b, int64_t n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) acc[l] += a[i + l] * b[i + l];
+    float tail = 0.0f;
+    for (; i < n; i++) tail += a[i] * b[i];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+}
+
+/* out = x / sqrt(mean(x^2) + eps) * w (out may be x), as ops.rms_norm. */
+static void rms_norm_row(const float *x, const float *w, float *out, int64_t d, float eps) {
+    float ms = dot(x, x, d);
+    ms *= (float)(1.0 / (double)d);
+    ms += eps;
+    ms = sqrtf(ms);
+    for (int64_t i = 0; i < d; i++) out[i] = x[i] / ms * w[i];
+}
+
+/* ---- matrix products: activations quantized once per input, then one loop over row tiles --- */
+
+static int64_t xq_stride(const fq_model *m, int partner, int64_t cols) {
+    const fq_act_format *af = &m->act_formats[partner];
+    return cols / af->block * af->block_bytes;
+}
+
+static void quantize_input(const fq_model *m, fq_scratch *s, const job *jobs, int nj, int64_t n) {
+    int need[FQ_ACT_COUNT] = {0}, list[FQ_ACT_COUNT], np = 0;
+    for (int j = 0; j < nj; j++) need[jobs[j].lin->partner] = 1;
+    for (int p = FQ_ACT_F32 + 1; p < FQ_ACT_COUNT; p++)
+        if (need[p]) list[np++] = p;
+    if (!np) return;
+    const int64_t cols = jobs[0].lin->cols;
+    FQ_OMP("omp for schedule(static)")
+    for (int64_t t = 0; t < np * n; t++) {
+        const int p = list[t / n];
+        const int64_t i = t % n, stride = xq_stride(m, p, cols);
+        m->act_formats[p].quantize(jobs[0].x + i * cols, s->xq[p] + i * stride, cols);
+    }
+}
+
+static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, int64_t n) {
+    quantize_input(m, s, jobs, nj, n);
+    int64_t first[MAX_JOBS + 1];
+    first[0] = 0;
+    for (int j = 0; j < nj; j++) first[j + 1] = first[j] + (jobs[j].lin->rows + ROW_TILE - 1) / ROW_TILE;
+    FQ_OMP("omp for schedule(static)")
+    for (int64_t t = 0; t < first[nj]; t++) {
+        int j = 0;
+        while (t >= first[j + 1]) j++;
+        const fq_linear *L = jobs[j].lin;
+        const fq_kernels *k = L->k;
+        const int64_t rows = L->rows, cols = L->cols, nb = cols / k->block_size;
+        const int64_t r0 = (t - first[j]) * ROW_TILE;
+        const int64_t r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
+        float *out = jobs[j].out;
+        if (L->partner != FQ_ACT_F32) {
+            const uint8_t *xq = s->xq[L->partner];
+            const int64_t stride = xq_stride(m, L->partner, cols);
+            for (int64_t j0 = 0; j0 < n; j0 += FQ_MAX_COLS) {
+                const int nx = (int)(n - j0 < FQ_MAX_COLS ? n - j0 : FQ_MAX_COLS);
+                for (int64_t r = r0; r < r1; r++)
+                    k->dot_q8(L->w + r * L->row_bytes, nb, xq + j0 * stride, stride, nx,
+                              out + j0 * rows + r, rows);
+            }
+        } else {
+            for (int64_t j0 = 0; j0 < n; j0 += FQ_MAX_COLS) {
+                const int nx = (int)(n - j0 < FQ_MAX_COLS ? n - j0 : FQ_MAX_COLS);
+                for (int64_t r = r0; r < r1; r++)
+                    k->dot_f32(L->w + r * L->row_bytes, nb, jobs[j].x + j0 * cols, cols, nx,
+                               out + j0 * rows + r, rows);
+            }
+        }
+    }
+}
+
+static void matmul1(const fq_model *m, fq_scratch *s, const fq_linear *L, const float *x, float *out,
+                    int64_t n) {
+    job one = {L, x, out};
+    run_jobs(m, s, &one, 1, n);
+}
+
+/* ---- per-step loops -------------------------------------------------------------------------- */
+
+static void norm_rows(const fq_model *m, const float *x, const float *w, float *out, int64_t n) {
+    FQ_OMP("omp for schedule(static)")
+    for (int64_t i = 0; i < n; i++) rms_norm_row(x + i * m->n_embd, w, out + i * m->n_embd, m->n_embd, m->rms_eps);
+}
+
+/* x += post_norm(y) (post_norm may be NULL) */
+static void add_residual(const fq_model *m, float *x, float *y, const float *post_norm, int64_t n) {
+    const int64_t d = m->n_embd;
+    FQ_OMP("omp for schedule(static)")
+    for (int64_t i = 0; i < n; i++) {
+        float *yi = y + i * d, *xi = x + i * d;
+        if (post_norm) rms_norm_row(yi, post_norm, yi, d, m->rms_eps);
+        for (int64_t e = 0; e < d; e++) xi[e] += yi[e];
+    }
+}
+
+/* One head of q or k: head norm, pair gather, rotation by rope_row, tail scale, f16 rounding. */
+static void prepare_head(const fq_model *m, float *v, const float *norm, const float *rope_row,
+                         float tail_scale, int half, float *tmp) {
+    const int64_t hd = m->head_dim;
+    if (norm) rms_norm_row(v, norm, v, hd, m->rms_eps);
+    if (m->perm) {
+        for (int64_t d = 0; d < hd; d++) tmp[d] = v[m->perm[d]];
+        memcpy(v, tmp, (size_t)hd * sizeof(float));
+    }
+    for (int64_t j = 0; j < m->n_rot / 2; j++) {
+        const float a = v[2 * j], b = v[2 * j + 1], c = rope_row[2 * j], sn = rope_row[2 * j + 1];
+        v[2 * j] = a * c - b * sn;
+        v[2 * j + 1] = a * sn + b * c;
+    }
+    if (tail_scale != 0.0f)
+        for (int64_t d = m->n_rot; d < hd; d++) v[d] *= tail_scale;
+    if (half)
+        for (int64_t d = 0; d < hd; d++) v[d] = round_f16(v[d]);
+}
+
+static void prepare_qkv(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
+                        int half, float *tmp) {
+    const int64_t nh = m->n_head, nkv = m->n_head_kv, hd = m->head_dim, heads = nh + 2 * nkv;
+    const int64_t half_rot = m->n_rot / 2;
+    FQ_OMP("omp for schedule(static)")
+    for (int64_t t = 0; t < n * heads; t++) {
+        const int64_t i = t / heads, r = t % heads, pos = pos0 + i;
+        if (r < nh) {
+            prepare_head(m, s->q + (i * nh + r) * hd, L->q_norm, L->rope_q + pos * 2 * half_rot,
+                         m->q_tail_scale, half, tmp);
+        } else if (r < nh + nkv) {
+            prepare_head(m, s->k + (i * nkv + r - nh) * hd, L->k_norm, L->rope_k + pos * 2 * half_rot,
+                         0.0f, half, tmp);
+        } else if (half) {
+            float *v = s->v + (i * nkv + r - nh - nkv) * hd;
+            for (int64_t d = 0; d < hd; d++) v[d] = round_f16(v[d]);
+        }
+    }
+}
+
+/* Query i, head h: softmax over the keys it sees (cached positions < pos0, then the batch's own
+ * keys 0..i), weights rounded to f16 when `half`, times the values. */
+FQ_HOT static void attend_head(const fq_model *m, const fq_layer *L, fq_scratch *s, float *sc,
+                               int64_t i, int64_t h, int64_t pos0, int half) {
+    const int64_t hd = m->head_dim, nkv = m->n_head_kv, cap = L->capacity;
+    const int64_t kvh = h / (m->n_head / nkv), p = pos0 + i;
+    const float *q = s->q + (i * m->n_head + h) * hd;
+    const float *kc = L->k_cache + kvh * cap * hd, *vc = L->v_cache + kvh * cap * hd;
+    const int64_t n_old = pos0 < cap ? pos0 : cap;
+    float mx = -INFINITY;
+    for (int64_t sl = 0; sl < n_old; sl++) {
+        const int64_t kpos = pos0 <= cap ? sl : sl + cap * ((pos0 - 1 - sl) / cap);
+        float d = -INFINITY;
+        if (!L->window || p - kpos < L->window) d = dot(q, kc + sl * hd, hd);
+        sc[sl] = d;
+        mx = d > mx ? d : mx;
+    }
+    for (int64_t j = 0; j <= i; j++) {
+        float d = -INFINITY;
+        if (!L->window || i - j < L->window) d = dot(q, s->k + (j * nkv + kvh) * hd, hd);
+        sc[n_old + j] = d;
+        mx = d > mx ? d : mx;
+    }
+    const int64_t T = n_old + i + 1;
+    float sum = 0.0f;
+    for (int64_t t = 0; t < T; t++) {
+        sc[t] = expf(sc[t] - mx);
+        sum += sc[t];
+    }
+    for (int64_t t = 0; t < T; t++) {
+        sc[t] /= sum;
+        if (half) sc[t] = round_f16(sc[t]);
+    }
+    float *out = s->att + (i * m->n_head + h) * hd;
+    memset(out, 0, (size_t)hd * sizeof(float));
+    for (int64_t t = 0; t < T; t++) {
+        const float w = sc[t];
+        if (w == 0.0f) continue;
+        const float *v = t < n_old ? vc + t * hd : s->v + ((t - n_old) * nkv + kvh) * hd;
+        for (int64_t d = 0; d < hd; d++) out[d] += w * v[d];
+    }
+}
+
+static void attention(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
+                      int half, float *sc) {
+    const int64_t nh = m->n_head, nkv = m->n_head_kv, hd = m->head_dim, cap = L->capacity;
+    FQ_OMP("omp for schedule(dynamic, 1)")
+    for (int64_t t = 0; t < n * nh; t++) attend_head(m, L, s, sc, t / nh, t % nh, pos0, half);
+    /* every query has read the cache: store the batch's keys and values (a ring keeps the last cap) */
+    const int64_t skip = n > cap ? n - cap : 0;
+    FQ_OMP("omp for schedule(static)")
+    for (int64_t t = 0; t < (n - skip) * nkv; t++) {
+        const int64_t i = skip + t / nkv, kvh = t % nkv, slot = (pos0 + i) % cap;
+        memcpy(L->k_cache + (kvh * cap + slot) * hd, s->k + (i * nkv + kvh) * hd, (size_t)hd * sizeof(float));
+        memcpy(L->v_cache + (kvh * cap + slot) * hd, s->v + (i * nkv + kvh) * hd, (size_t)hd * sizeof(float));
+    }
+}
+
+static void gate_activation(const fq_model *m, float *g, const float *u, int64_t count) {
+    const float c2 = (float)(-2.0 * sqrt(2.0 / FQ_PI)), c3 = (float)(-2.0 * sqrt(2.0 / FQ_PI) * 0.044715);
+    FQ_OMP("omp for schedule(static)")
+    for (int64_t e = 0; e < count; e++) {
+        const float x = g[e];
+        float t;
+        if (m->gate_act == FQ_GATE_GELU_TANH) {   /* x / (1 + exp(-2 sqrt(2/pi) (x + 0.044715 x^3))) */
+            t = x * x;
+            t *= c3;
+            t += c2;
+            t *= x;
+        } else {                                  /* silu: x / (1 + exp(-x)) */
+            t = -x;
+        }
+        t = expf(t) + 1.0f;
+        g[e] = x / t * u[e];
+    }
+}
+
+/* ---- the forward ------------------------------------------------------------------------------- */
+
+static void layer_forward(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
+                          int half, float *sc) {
+    norm_rows(m, s->x, L->attn_norm, s->h, n);
+    job qkv[3] = {{&L->wq, s->h, s->q}, {&L->wk, s->h, s->k}, {&L->wv, s->h, s->v}};
+    run_jobs(m, s, qkv, 3, n);
+    prepare_qkv(m, L, s, n, pos0, half, sc);
+    attention(m, L, s, n, pos0, half, sc);
+    matmul1(m, s, &L->wo, s->att, s->o, n);
+    add_residual(m, s->x, s->o, L->attn_post_norm, n);
+
+    norm_rows(m, s->x, L->ffn_norm, s->h, n);
+    job gate_up[2] = {{&L->gate, s->h, s->g}, {&L->up, s->h, s->u}};
+    run_jobs(m, s, gate_up, 2, n);
+    gate_activation(m, s->g, s->u, n * m->n_ff);
+    matmul1(m, s, &L->down, s->g, s->o, n);
+    add_residual(m, s->x, s->o, L->ffn_post_norm, n);
+}
+
+void fq_engine_forward(const fq_model *m, fq_scratch *s, const int64_t *ids, int64_t n, int64_t pos0,
+                       int half, int nthreads) {
+    const int64_t d = m->n_embd;
+    (void)nthreads;
+    FQ_OMP("omp parallel num_threads(nthreads)")
+    {
+        float *sc = s->scores + (int64_t)fq_omp_thread_id() * s->score_len;
+        const fq_kernels *ek = m->embd.k;
+        FQ_OMP("omp for schedule(static)")
+        for (int64_t i = 0; i < n; i++) {
+            float *xi = s->x + i * d;
+            ek->dequant(m->embd.w + ids[i] * m->embd.row_bytes, xi, d / ek->block_size);
+            if (m->embed_scale != 0.0f)
+                for (int64_t e = 0; e < d; e++) xi[e] *= m->embed_scale;
+        }
+        for (int64_t il = 0; il < m->n_layer; il++) layer_forward(m, &m->layers[il], s, n, pos0, half, sc);
+
+        norm_rows(m, s->x + (n - 1) * d, m->output_norm, s->h, 1);
+        matmul1(m, s, &m->output, s->h, s->logits, 1);
+        if (m->logit_softcap != 0.0f) {
+            const float cap = m->logit_softcap;
+            FQ_OMP("omp for schedule(static)")
+            for (int64_t v = 0; v < m->n_vocab; v++) s->logits[v] = tanhf(s->logits[v] / cap) * cap;
+        }
+    }
+}
