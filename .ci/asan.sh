@@ -54,10 +54,10 @@ done
 if (( $# )); then
     tests=("$@")
 else
-    # kernels (wherever the kernel engineer put them), the tensor API, the GGUF loader, reliability
+    # kernels, the compiled model engine, the tensor API, the GGUF loader, reliability
     tests=()
-    for candidate in tests/backends tests/kernels tests/test_kernels*.py tests/test_tensor.py \
-                     tests/test_gguf_load.py tests/reliability; do
+    for candidate in tests/backends tests/model/test_engine.py tests/model/test_synthetic.py \
+                     tests/test_tensor.py tests/test_gguf_load.py tests/reliability; do
         [[ -e "$candidate" ]] && tests+=("$candidate")
     done
 fi
