@@ -8,7 +8,7 @@ import gguf
 import numpy as np
 import pytest
 from gguf import quants as gguf_quants
-from model_helpers import TINY_MODELS, compiled_backends, load_tiny
+from model_helpers import TINY_MODELS, compiled_backends, load_tiny, tiny_models  # noqa: F401
 
 # ------------------------------------------------------------------------------------------------
 # float64 oracle: reads the file with gguf-py, dequantizes with gguf-py, full recompute, no cache.
@@ -114,7 +114,7 @@ def test_prefill_matches_float64_oracle(tiny_models, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("n_batch", [3, 7])
+@pytest.mark.parametrize("n_batch", [3, 7, 16])   # 16: one chunk longer than the window
 def test_chunked_prefill_and_decode_match_oracle(tiny_models, kind, n_batch):
     """Prefill in chunks (chunks that wrap the sliding-window ring), then one token at a time."""
     model = load_tiny(tiny_models[kind], activations="f32")

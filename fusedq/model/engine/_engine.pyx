@@ -17,6 +17,7 @@ cdef extern from "kernel_table.h" nogil:
         void *dequant
         void *dot_f32
         void *dot_q8
+        int f32_sums
 
 cdef extern from "act_quant.h" nogil:
     ctypedef struct fq_act_format:
@@ -36,6 +37,7 @@ cdef extern from "kernel_api.h" nogil:
 
 cdef extern from "engine.h" nogil:
     int FQ_ACT_F32
+    int FQ_XSUM_GROUP
     int FQ_ACT_COUNT
     int FQ_GATE_SILU
     int FQ_GATE_GELU_TANH
@@ -67,6 +69,7 @@ cdef extern from "engine.h" nogil:
         float *o
         float *g
         float *u
+        float *xs
         float *scores
         int64_t score_len
         int max_threads
@@ -83,8 +86,7 @@ cdef extern from "engine.h" nogil:
         const fq_layer *layers
         const fq_act_format *act_formats
     void fq_engine_forward(const fq_model *m, fq_scratch *s, const int64_t *ids, int64_t n,
-                           int64_t pos0, int half, int nthreads)
-    float fq_round_f16(float x)
+                           int64_t pos0, int nthreads)
 
 GATES = {"silu": FQ_GATE_SILU, "gelu_tanh": FQ_GATE_GELU_TANH}
 
@@ -237,6 +239,8 @@ cdef class Engine:
         if buf.shape[0] != rows or buf.shape[1] != rb:
             raise ValueError(f"{what}: expected {rows} rows of {rb} bytes, got {buf.shape[0]} x {buf.shape[1]}")
         cdef int partner = k.partner if (q8 and k.dot_q8 != NULL) else FQ_ACT_F32
+        if need_dot and partner == FQ_ACT_F32 and k.f32_sums and cols % FQ_XSUM_GROUP:
+            raise ValueError(f"{what}: {cols} columns are not a multiple of {FQ_XSUM_GROUP}")
         if k.dequant == NULL or (need_dot and partner == FQ_ACT_F32 and k.dot_f32 == NULL):
             raise ValueError(f"{what}: this backend lacks a kernel for {k.name.decode()}")
         cdef const fq_act_format *af
@@ -254,7 +258,8 @@ cdef class Engine:
         cdef fq_scratch *s = &self.s
         cdef int64_t nb = m.n_batch, d = m.n_embd, hd = m.head_dim
         widths = {"x": d, "h": d, "q": m.n_head * hd, "k": m.n_head_kv * hd, "v": m.n_head_kv * hd,
-                  "att": m.n_head * hd, "o": d, "g": m.n_ff, "u": m.n_ff}
+                  "att": m.n_head * hd, "o": d, "g": m.n_ff, "u": m.n_ff,
+            "xs": max(d, m.n_ff, m.n_head * hd) * (FQ_XSUM_GROUP + 1) // FQ_XSUM_GROUP + 1}
         cdef float[:, ::1] buf
         arrays = {}
         for name, width in widths.items():
@@ -268,6 +273,7 @@ cdef class Engine:
         buf = arrays["o"]; s.o = &buf[0, 0]
         buf = arrays["g"]; s.g = &buf[0, 0]
         buf = arrays["u"]; s.u = &buf[0, 0]
+        buf = arrays["xs"]; s.xs = &buf[0, 0]
         self._keep.append(arrays)
         cdef uint8_t[:, ::1] qbuf
         for p in range(FQ_ACT_COUNT):
@@ -288,7 +294,7 @@ cdef class Engine:
         cdef float[:, ::1] sc = self._scores
         self.s.scores, self.s.score_len, self.s.max_threads = &sc[0, 0], length, threads
 
-    def forward(self, ids, int64_t pos0, bint half, int nthreads):
+    def forward(self, ids, int64_t pos0, int nthreads):
         """float32 [n_vocab] (a new array): logits of the last of `ids` run at positions pos0..
         Their keys and values go to the cache; earlier positions must be in it already."""
         cdef const int64_t[::1] idv = np.ascontiguousarray(ids, dtype=np.int64)
@@ -305,14 +311,6 @@ cdef class Engine:
         if nthreads > self.s.max_threads:
             self._grow_scores(nthreads)
         with nogil:
-            fq_engine_forward(&self.m, &self.s, &idv[0], n, pos0, half, nthreads)
+            fq_engine_forward(&self.m, &self.s, &idv[0], n, pos0, nthreads)
         return self._logits.copy()
 
-
-def round_f16(x):
-    """float32 array rounded to the nearest half and back (the engine's f16 rounding)."""
-    cdef float[::1] v = np.array(x, dtype=np.float32).reshape(-1)
-    cdef Py_ssize_t i
-    for i in range(v.shape[0]):
-        v[i] = fq_round_f16(v[i])
-    return np.asarray(v)

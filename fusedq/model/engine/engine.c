@@ -8,6 +8,7 @@
 #include "omp_shim.h"
 
 #define ROW_TILE 16  /* weight rows per scheduling unit (as the backend driver) */
+#define COL_GROUP 4  /* activation columns per kernel call (as the backend driver) */
 #define MAX_JOBS 3   /* matrices sharing one input: Q, K, V */
 #define FQ_PI 3.14159265358979323846
 
@@ -25,30 +26,6 @@ typedef struct job {
 } job;
 
 /* ---- small float helpers ------------------------------------------------------------------ */
-
-static inline float round_f16(float x) {
-    uint32_t u, a, s;
-    memcpy(&u, &x, 4);
-    a = u & 0x7fffffffu;
-    s = u & 0x80000000u;
-    if (a >= 0x7f800000u) return x;                    /* inf, nan */
-    if (a >= 0x477ff000u) {                            /* >= 65520: rounds past the largest half */
-        u = s | 0x7f800000u;
-    } else if (a >= 0x38800000u) {                     /* normal half: keep 10 mantissa bits */
-        a = (a + 0xfffu + ((a >> 13) & 1u)) & ~0x1fffu;
-        u = s | a;
-    } else {                                           /* subnormal half: multiples of 2^-24 */
-        float f;
-        memcpy(&f, &a, 4);
-        f = (f + 0.5f) - 0.5f;
-        memcpy(&a, &f, 4);
-        u = s | a;
-    }
-    memcpy(&x, &u, 4);
-    return x;
-}
-
-float fq_round_f16(float x) { return round_f16(x); }
 
 static inline float dot(const float *a, const float *b, int64_t n) {
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -76,25 +53,40 @@ static int64_t xq_stride(const fq_model *m, int partner, int64_t cols) {
     return cols / af->block * af->block_bytes;
 }
 
-static void quantize_input(const fq_model *m, fq_scratch *s, const job *jobs, int nj, int64_t n) {
-    int need[FQ_ACT_COUNT] = {0}, list[FQ_ACT_COUNT], np = 0;
-    for (int j = 0; j < nj; j++) need[jobs[j].lin->partner] = 1;
-    for (int p = FQ_ACT_F32 + 1; p < FQ_ACT_COUNT; p++)
-        if (need[p]) list[np++] = p;
+/* The input of jobs (one x for all): quantized once per activation format they use, and, for
+ * float dots that want them, copied with per-16 sums after each row (as the backend driver). */
+static void prepare_input(const fq_model *m, fq_scratch *s, const job *jobs, int nj, int64_t n) {
+    int need[FQ_ACT_COUNT] = {0}, list[FQ_ACT_COUNT + 1], np = 0;
+    for (int j = 0; j < nj; j++) {
+        const fq_linear *L = jobs[j].lin;
+        need[L->partner] |= L->partner != FQ_ACT_F32 || L->k->f32_sums;
+    }
+    for (int p = 0; p < FQ_ACT_COUNT; p++)
+        if (need[p]) list[np++] = p;   /* p == FQ_ACT_F32: rows with sums */
     if (!np) return;
     const int64_t cols = jobs[0].lin->cols;
     FQ_OMP("omp for schedule(static)")
     for (int64_t t = 0; t < np * n; t++) {
         const int p = list[t / n];
-        const int64_t i = t % n, stride = xq_stride(m, p, cols);
-        m->act_formats[p].quantize(jobs[0].x + i * cols, s->xq[p] + i * stride, cols);
+        const int64_t i = t % n;
+        const float *x = jobs[0].x + i * cols;
+        if (p != FQ_ACT_F32) {
+            m->act_formats[p].quantize(x, s->xq[p] + i * xq_stride(m, p, cols), cols);
+            continue;
+        }
+        float *row = s->xs + i * (cols + cols / FQ_XSUM_GROUP);
+        memcpy(row, x, (size_t)cols * sizeof(float));
+        for (int64_t g = 0; g < cols / FQ_XSUM_GROUP; g++) {
+            float sum = 0.0f;
+            for (int e = 0; e < FQ_XSUM_GROUP; e++) sum += row[g * FQ_XSUM_GROUP + e];
+            row[cols + g] = sum;
+        }
     }
 }
 
 static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, int64_t n) {
-    quantize_input(m, s, jobs, nj, n);
-    int64_t first[MAX_JOBS + 1];
-    first[0] = 0;
+    prepare_input(m, s, jobs, nj, n);
+    int64_t first[MAX_JOBS + 1] = {0};
     for (int j = 0; j < nj; j++) first[j + 1] = first[j] + (jobs[j].lin->rows + ROW_TILE - 1) / ROW_TILE;
     FQ_OMP("omp for schedule(static)")
     for (int64_t t = 0; t < first[nj]; t++) {
@@ -109,17 +101,19 @@ static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, 
         if (L->partner != FQ_ACT_F32) {
             const uint8_t *xq = s->xq[L->partner];
             const int64_t stride = xq_stride(m, L->partner, cols);
-            for (int64_t j0 = 0; j0 < n; j0 += FQ_MAX_COLS) {
-                const int nx = (int)(n - j0 < FQ_MAX_COLS ? n - j0 : FQ_MAX_COLS);
+            for (int64_t j0 = 0; j0 < n; j0 += COL_GROUP) {
+                const int nx = (int)(n - j0 < COL_GROUP ? n - j0 : COL_GROUP);
                 for (int64_t r = r0; r < r1; r++)
                     k->dot_q8(L->w + r * L->row_bytes, nb, xq + j0 * stride, stride, nx,
                               out + j0 * rows + r, rows);
             }
         } else {
-            for (int64_t j0 = 0; j0 < n; j0 += FQ_MAX_COLS) {
-                const int nx = (int)(n - j0 < FQ_MAX_COLS ? n - j0 : FQ_MAX_COLS);
+            const float *x = k->f32_sums ? s->xs : jobs[j].x;
+            const int64_t stride = k->f32_sums ? cols + cols / FQ_XSUM_GROUP : cols;
+            for (int64_t j0 = 0; j0 < n; j0 += COL_GROUP) {
+                const int nx = (int)(n - j0 < COL_GROUP ? n - j0 : COL_GROUP);
                 for (int64_t r = r0; r < r1; r++)
-                    k->dot_f32(L->w + r * L->row_bytes, nb, jobs[j].x + j0 * cols, cols, nx,
+                    k->dot_f32(L->w + r * L->row_bytes, nb, x + j0 * stride, stride, nx,
                                out + j0 * rows + r, rows);
             }
         }
@@ -150,9 +144,9 @@ static void add_residual(const fq_model *m, float *x, float *y, const float *pos
     }
 }
 
-/* One head of q or k: head norm, pair gather, rotation by rope_row, tail scale, f16 rounding. */
+/* One head of q or k: head norm, pair gather, rotation by rope_row, tail scale. */
 static void prepare_head(const fq_model *m, float *v, const float *norm, const float *rope_row,
-                         float tail_scale, int half, float *tmp) {
+                         float tail_scale, float *tmp) {
     const int64_t hd = m->head_dim;
     if (norm) rms_norm_row(v, norm, v, hd, m->rms_eps);
     if (m->perm) {
@@ -166,34 +160,29 @@ static void prepare_head(const fq_model *m, float *v, const float *norm, const f
     }
     if (tail_scale != 0.0f)
         for (int64_t d = m->n_rot; d < hd; d++) v[d] *= tail_scale;
-    if (half)
-        for (int64_t d = 0; d < hd; d++) v[d] = round_f16(v[d]);
 }
 
-static void prepare_qkv(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
-                        int half, float *tmp) {
-    const int64_t nh = m->n_head, nkv = m->n_head_kv, hd = m->head_dim, heads = nh + 2 * nkv;
+static void prepare_qk(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
+                       float *tmp) {
+    const int64_t nh = m->n_head, nkv = m->n_head_kv, hd = m->head_dim, heads = nh + nkv;
     const int64_t half_rot = m->n_rot / 2;
     FQ_OMP("omp for schedule(static)")
     for (int64_t t = 0; t < n * heads; t++) {
         const int64_t i = t / heads, r = t % heads, pos = pos0 + i;
         if (r < nh) {
             prepare_head(m, s->q + (i * nh + r) * hd, L->q_norm, L->rope_q + pos * 2 * half_rot,
-                         m->q_tail_scale, half, tmp);
-        } else if (r < nh + nkv) {
+                         m->q_tail_scale, tmp);
+        } else {
             prepare_head(m, s->k + (i * nkv + r - nh) * hd, L->k_norm, L->rope_k + pos * 2 * half_rot,
-                         0.0f, half, tmp);
-        } else if (half) {
-            float *v = s->v + (i * nkv + r - nh - nkv) * hd;
-            for (int64_t d = 0; d < hd; d++) v[d] = round_f16(v[d]);
+                         0.0f, tmp);
         }
     }
 }
 
 /* Query i, head h: softmax over the keys it sees (cached positions < pos0, then the batch's own
- * keys 0..i), weights rounded to f16 when `half`, times the values. */
+ * keys 0..i), times the values. */
 FQ_HOT static void attend_head(const fq_model *m, const fq_layer *L, fq_scratch *s, float *sc,
-                               int64_t i, int64_t h, int64_t pos0, int half) {
+                               int64_t i, int64_t h, int64_t pos0) {
     const int64_t hd = m->head_dim, nkv = m->n_head_kv, cap = L->capacity;
     const int64_t kvh = h / (m->n_head / nkv), p = pos0 + i;
     const float *q = s->q + (i * m->n_head + h) * hd;
@@ -219,10 +208,7 @@ FQ_HOT static void attend_head(const fq_model *m, const fq_layer *L, fq_scratch 
         sc[t] = expf(sc[t] - mx);
         sum += sc[t];
     }
-    for (int64_t t = 0; t < T; t++) {
-        sc[t] /= sum;
-        if (half) sc[t] = round_f16(sc[t]);
-    }
+    for (int64_t t = 0; t < T; t++) sc[t] /= sum;
     float *out = s->att + (i * m->n_head + h) * hd;
     memset(out, 0, (size_t)hd * sizeof(float));
     for (int64_t t = 0; t < T; t++) {
@@ -234,10 +220,10 @@ FQ_HOT static void attend_head(const fq_model *m, const fq_layer *L, fq_scratch 
 }
 
 static void attention(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
-                      int half, float *sc) {
+                      float *sc) {
     const int64_t nh = m->n_head, nkv = m->n_head_kv, hd = m->head_dim, cap = L->capacity;
     FQ_OMP("omp for schedule(dynamic, 1)")
-    for (int64_t t = 0; t < n * nh; t++) attend_head(m, L, s, sc, t / nh, t % nh, pos0, half);
+    for (int64_t t = 0; t < n * nh; t++) attend_head(m, L, s, sc, t / nh, t % nh, pos0);
     /* every query has read the cache: store the batch's keys and values (a ring keeps the last cap) */
     const int64_t skip = n > cap ? n - cap : 0;
     FQ_OMP("omp for schedule(static)")
@@ -270,12 +256,12 @@ static void gate_activation(const fq_model *m, float *g, const float *u, int64_t
 /* ---- the forward ------------------------------------------------------------------------------- */
 
 static void layer_forward(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
-                          int half, float *sc) {
+                          float *sc) {
     norm_rows(m, s->x, L->attn_norm, s->h, n);
     job qkv[3] = {{&L->wq, s->h, s->q}, {&L->wk, s->h, s->k}, {&L->wv, s->h, s->v}};
     run_jobs(m, s, qkv, 3, n);
-    prepare_qkv(m, L, s, n, pos0, half, sc);
-    attention(m, L, s, n, pos0, half, sc);
+    prepare_qk(m, L, s, n, pos0, sc);
+    attention(m, L, s, n, pos0, sc);
     matmul1(m, s, &L->wo, s->att, s->o, n);
     add_residual(m, s->x, s->o, L->attn_post_norm, n);
 
@@ -288,7 +274,7 @@ static void layer_forward(const fq_model *m, const fq_layer *L, fq_scratch *s, i
 }
 
 void fq_engine_forward(const fq_model *m, fq_scratch *s, const int64_t *ids, int64_t n, int64_t pos0,
-                       int half, int nthreads) {
+                       int nthreads) {
     const int64_t d = m->n_embd;
     (void)nthreads;
     FQ_OMP("omp parallel num_threads(nthreads)")
@@ -302,7 +288,7 @@ void fq_engine_forward(const fq_model *m, fq_scratch *s, const int64_t *ids, int
             if (m->embed_scale != 0.0f)
                 for (int64_t e = 0; e < d; e++) xi[e] *= m->embed_scale;
         }
-        for (int64_t il = 0; il < m->n_layer; il++) layer_forward(m, &m->layers[il], s, n, pos0, half, sc);
+        for (int64_t il = 0; il < m->n_layer; il++) layer_forward(m, &m->layers[il], s, n, pos0, sc);
 
         norm_rows(m, s->x + (n - 1) * d, m->output_norm, s->h, 1);
         matmul1(m, s, &m->output, s->h, s->logits, 1);

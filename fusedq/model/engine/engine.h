@@ -31,6 +31,7 @@ typedef struct fq_layer {
 
 typedef struct fq_scratch {       /* preallocated for up to n_batch tokens */
     float *x, *h, *q, *k, *v, *att, *o, *g, *u;  /* [n_batch][width of each] */
+    float *xs;                    /* [n_batch][max cols + max cols / FQ_XSUM_GROUP]: rows + per-16 sums */
     float *scores;                /* [max_threads][score_len] */
     int64_t score_len;
     int max_threads;
@@ -56,11 +57,8 @@ typedef struct fq_model {
 
 /* Runs tokens ids[0..n) at positions pos0.. (caller checked: 1 <= n <= n_batch, pos0 + n <= n_ctx,
  * ids < n_vocab, 1 <= nthreads <= max_threads); stores their K/V; returns s->logits of the last
- * position. half: round q, K, V and attention weights to f16 as llama.cpp does. */
+ * position. */
 void fq_engine_forward(const fq_model *m, fq_scratch *s, const int64_t *ids, int64_t n,
-                       int64_t pos0, int half, int nthreads);
-
-/* x rounded to the nearest IEEE half (ties to even), returned as float. */
-float fq_round_f16(float x);
+                       int64_t pos0, int nthreads);
 
 #endif
