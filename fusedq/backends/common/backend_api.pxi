@@ -26,6 +26,7 @@ cdef extern from "act_quant.h" nogil:
 cdef extern from "matmul_driver.h" nogil:
     int FQ_OK
     int FQ_MAX_COLS
+    int FQ_COLS_PER_CALL
     int fq_dequantize_rows(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_bytes,
                            int64_t cols, float *out, int nthreads)
     int fq_get_rows(const fq_kernels *k, const uint8_t *w, int64_t row_bytes, const int64_t *ids,
@@ -148,7 +149,7 @@ def cpu_features():
 def build_info():
     """Facts about this compiled module: OpenMP, SIMD target, columns per weight-row decode."""
     return dict(openmp=bool(fq_openmp_compiled()), target=fq_backend_target().decode(),
-                max_cols=FQ_MAX_COLS)
+                max_cols=FQ_MAX_COLS, cols_per_call=FQ_COLS_PER_CALL)
 
 
 # --- C entry points for other extensions (the model engine), without duplicating them -------

@@ -29,7 +29,7 @@ class CompiledBackend:
         info = self._m.build_info()
         omp = "OpenMP" if info["openmp"] else "no OpenMP (single-threaded build)"
         return (f"{self.name}: {info['target']}, {omp}, {get_num_threads()} threads, "
-                f"up to {info['max_cols']} columns per weight-row decode")
+                f"{info['cols_per_call']} activation columns per weight-row decode")
 
     def kernel_api(self):
         """PyCapsule with this backend's C entry points (kernel_api.h), for the model engine."""

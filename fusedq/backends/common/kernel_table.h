@@ -5,7 +5,10 @@
 
 #include <stdint.h>
 
-#define FQ_MAX_COLS 8 /* activation columns one weight-row decode is used for */
+#define FQ_MAX_COLS 8 /* most activation columns one kernel call (one weight-row decode) takes */
+/* Columns per call the drivers use: measured best on AVX2 (16 YMM registers: accumulators for
+ * 8 columns spill in the K-quant and f32 kernels). Callers of dot_* should group by this. */
+#define FQ_COLS_PER_CALL 4
 
 /* 8-bit activation formats (fusedq/types.py act_partner); F32 = no quantization. */
 enum fq_partner { FQ_ACT_F32 = 0, FQ_ACT_Q8_0, FQ_ACT_Q8_1, FQ_ACT_Q8_K, FQ_ACT_COUNT };
@@ -30,7 +33,8 @@ typedef struct fq_kernels {
     fq_dot_q8_fn dot_q8;  /* NULL for float types: q8 mode is f32 mode */
     const char *impl;     /* how this backend implements the type, for describe()/show_config */
     /* 1: dot_f32 wants each activation row followed by its cols/16 per-16 sums (float), so
-     * mins/offsets cost one FMA per 16 sums instead of one per weight (FQ_XSUM_GROUP). */
+     * mins/offsets cost one FMA per 16 sums instead of one per weight (FQ_XSUM_GROUP). Every
+     * caller of dot_f32 must honour it (fq_matmul does: row stride cols + cols/16). */
     int f32_sums;
 } fq_kernels;
 

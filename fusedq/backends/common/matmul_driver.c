@@ -9,9 +9,7 @@
 #include "omp_shim.h"
 
 #define FQ_ROW_TILE 16 /* rows per scheduling unit: W tile stays in cache across column groups */
-#ifndef FQ_COL_GROUP
-#define FQ_COL_GROUP 4 /* columns per kernel call (<= FQ_MAX_COLS): measured best with 16 YMM registers */
-#endif
+
 
 int fq_openmp_compiled(void) { return fq_omp_compiled(); }
 
@@ -71,8 +69,8 @@ int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_b
     FQ_OMP("omp parallel for num_threads(nthreads) schedule(dynamic, 2)")
     for (int64_t t = 0; t < ntiles; t++) {
         const int64_t r1 = (t + 1) * FQ_ROW_TILE < rows ? (t + 1) * FQ_ROW_TILE : rows;
-        for (int64_t j0 = 0; j0 < n; j0 += FQ_COL_GROUP) {
-            const int nx = (int)(n - j0 < FQ_COL_GROUP ? n - j0 : FQ_COL_GROUP);
+        for (int64_t j0 = 0; j0 < n; j0 += FQ_COLS_PER_CALL) {
+            const int nx = (int)(n - j0 < FQ_COLS_PER_CALL ? n - j0 : FQ_COLS_PER_CALL);
             for (int64_t r = t * FQ_ROW_TILE; r < r1; r++) {
                 if (af)
                     k->dot_q8(w + r * row_bytes, nb, xq + j0 * xq_stride, xq_stride, nx,
