@@ -51,7 +51,8 @@ def sanitizer_flags() -> list[str]:
         return []
     if kind != "address":
         sys.exit(f"FUSEDQ_SANITIZE={kind!r}: only 'address' is supported")
-    return ["-fsanitize=address", "-fno-omit-frame-pointer", "-g"]
+    # -O1 (after the extensions' -O3, so it wins): ASan's recommended level, and a 2-3x faster build
+    return ["-fsanitize=address", "-fno-omit-frame-pointer", "-g", "-O1"]
 
 
 class BuildExt(build_ext):

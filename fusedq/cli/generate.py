@@ -29,13 +29,17 @@ def add_arguments(parser) -> None:
                         help="stop before this text (may be repeated)")
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def run(args) -> int:
     import fusedq
 
     model = fusedq.Model.load(args.model, n_ctx=args.ctx, threads=args.threads, backend=args.backend)
     name = os.path.basename(model.path)
     print(f"fusedq: loaded {name} ({model.config.arch.name}, {model.config.n_layer} layers) in "
-          f"{model.load_seconds:.2f} s; backend {model.backend}, {fusedq.get_num_threads()} threads",
+          f"{model.load_seconds:.2f} s; backend {model.backend}, {_plural(fusedq.get_num_threads(), 'thread')}",
           file=sys.stderr, flush=True)
     out = sys.stdout.buffer
     pieces = model.generate(args.prompt, max_tokens=args.max_tokens, temperature=args.temperature,

@@ -14,10 +14,12 @@ from __future__ import annotations
 from typing import Iterable
 
 from . import tokenizer_cache
-from .tokenizer_build import SPACE_ESCAPE, build_tokenizer, byte_to_unicode
+from .tokenizer_build import (SPACE_ESCAPE, SpmMerges, build_tokenizer, byte_to_unicode,
+                              derive_spm_merges)
 from .tokenizer_pretok import pre_tokenizer
 from .tokenizer_vocab import (ATTR_BYTE, ATTR_CONTROL, ATTR_NORMAL, ATTR_UNKNOWN,
-                              ATTR_USER_DEFINED, KIND_SPM, Vocab, read_vocab, tokenizer_kind)
+                              ATTR_USER_DEFINED, KIND_SPM, Vocab, check_unique, read_vocab,
+                              tokenizer_kind)
 
 __all__ = ["Tokenizer", "load_tokenizer"]
 
@@ -149,8 +151,7 @@ class Tokenizer:
                                  "encoding; decode your bytes with errors='replace' first") from exc
             raise
         if self._has_placeholder_ids:
-            n_vocab = self._vocab.n_vocab
-            ids = [i for i in ids if i < n_vocab]
+            ids = self._resolve_placeholders(ids)
         if add_bos is False:
             return ids
         if add_bos or self._vocab.add_bos:
@@ -160,6 +161,29 @@ class Tokenizer:
         if self._vocab.add_eos:
             ids.append(self.eos_id)
         return ids
+
+    def _resolve_placeholders(self, ids: list[int]) -> list[int]:
+        """Replace ids >= n_vocab (symbols llama.cpp merges with but has no token for): byte
+        tokens of the character for SentencePiece vocabularies, nothing for byte-level ones."""
+        n_vocab = self._vocab.n_vocab
+        if not ids or max(ids) < n_vocab:
+            return ids
+        out: list[int] = []
+        for i in ids:
+            if i < n_vocab:
+                out.append(i)
+            elif self._vocab.kind == KIND_SPM:
+                out.extend(self._byte_token(b) for b in self._backend.id_to_token(i).encode())
+        return out
+
+    def _byte_token(self, byte: int) -> int:
+        for text in (f"<0x{byte:02X}>", chr(byte) if byte < 0x80 else None):
+            if text is None:
+                continue
+            token_id = self._backend.token_to_id(text)
+            if token_id is not None and token_id < self._vocab.n_vocab:
+                return token_id
+        raise ValueError(f"the vocabulary has no byte token for 0x{byte:02X} (<0x{byte:02X}>)")
 
     # ---- decoding -------------------------------------------------------------------------
     def _check_id(self, token_id: int) -> int:
@@ -203,20 +227,30 @@ class Tokenizer:
 def load_tokenizer(metadata: dict, cache: bool = True) -> Tokenizer:
     """Tokenizer for the vocabulary in GGUF `metadata` (fusedq.load_gguf(path).metadata).
 
-    The built `tokenizers` object is cached on disk (see tokenizer_cache.py) unless cache=False.
+    SentencePiece vocabularies derive their merges once and keep them in the fusedq cache
+    directory (see tokenizer_cache.py) unless cache=False.
     Raises ValueError for vocabularies fusedq cannot reproduce, naming the supported ones.
     """
     pre = None
     if tokenizer_kind(metadata) != KIND_SPM:
         pre = pre_tokenizer(metadata.get("tokenizer.ggml.pre") or "default")
     vocab = read_vocab(metadata, pre.add_bos if pre is not None else False)
-    backend = None
-    key = tokenizer_cache.cache_key(vocab, metadata) if cache else None
-    if key is not None:
-        backend = tokenizer_cache.load(key)
-    if backend is None:
-        backend = build_tokenizer(vocab, metadata, pre)
-        if key is not None:
-            tokenizer_cache.store(key, backend)
+    spm_merges = None
+    if vocab.kind == KIND_SPM:
+        spm_merges = _spm_merges(vocab, metadata.get("tokenizer.ggml.scores"), cache)
+    else:
+        check_unique(vocab.tokens)
+    backend = build_tokenizer(vocab, metadata, pre, spm_merges)
     clean = pre.clean_spaces if pre is not None else False
     return Tokenizer(vocab, backend, clean)
+
+
+def _spm_merges(vocab: Vocab, scores, cache: bool) -> SpmMerges:
+    key = tokenizer_cache.cache_key(vocab.tokens, scores) if cache else None
+    merges = tokenizer_cache.load(key, vocab.n_vocab) if key is not None else None
+    if merges is None:
+        check_unique(vocab.tokens)
+        merges = derive_spm_merges(vocab.tokens, scores)
+        if key is not None:
+            tokenizer_cache.store(key, merges)
+    return merges

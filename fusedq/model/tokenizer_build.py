@@ -5,14 +5,22 @@ Two recipes, keyed by vocabulary kind:
   tokens; merges are every pair (a, b) with a, b and a+b in the vocabulary, ranked by the score
   of a+b (highest first, ties by id), which is the order llama.cpp's SPM tokenizer merges in;
   spaces become U+2581, with a U+2581 prefix on every text fragment when add_space_prefix is set.
+  llama.cpp starts from characters whether or not they are tokens; a character that occurs inside
+  tokens but is not one itself gets a placeholder id beyond n_vocab (so it can merge), and the
+  caller turns a leftover placeholder into byte tokens, as llama.cpp does. Deriving the merges
+  is the slow step (seconds for Gemma's 262,144 tokens); tokenizer_cache.py keeps the result.
 - byte-level BPE (`gpt2`, e.g. SmolLM2): the file's merges in order, the pre-tokenizer chosen by
   `tokenizer.ggml.pre`, then byte-level mapping. Byte symbols missing from the vocabulary are
-  kept during merging as extra ids beyond n_vocab (they block merges, as in llama.cpp), and the
-  caller drops those ids afterwards.
+  kept during merging as placeholder ids beyond n_vocab (they block merges, as in llama.cpp), and
+  the caller drops those ids afterwards.
 Both: user-defined tokens are cut out of the text first (llama.cpp does so even when special
 tokens are not parsed); control tokens are not added, so plain text never turns into them.
 """
 from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers
@@ -35,37 +43,53 @@ def byte_to_unicode() -> dict[int, str]:
     return table
 
 
-def _spm_merges(vocab: Vocab, scores: np.ndarray | None) -> list[tuple[str, str]]:
-    """Every split (a, b) of every token with both halves in the vocabulary, in merge order."""
-    index = {t: i for i, t in enumerate(vocab.tokens)}
+@dataclass(frozen=True)
+class SpmMerges:
+    """The derived part of a SentencePiece recipe (slow to compute, cached on disk):
+    placeholder symbols (ids n_vocab, n_vocab+1, ...) and merges as id pairs, in merge order."""
+    placeholders: list[str]
+    pairs: np.ndarray          # int32 [n_merges, 2]
+
+
+def derive_spm_merges(tokens: list[str], scores) -> SpmMerges:
+    """Every split (a, b) of every token with both halves known, ranked by the score of a+b
+    (descending, ties by id). Characters inside tokens that are not tokens get placeholders;
+    spaces never reach the merges (escaped to U+2581 first), so pairs with one are left out."""
+    if scores is not None and len(scores) < len(tokens):
+        raise ValueError(f"tokenizer.ggml.scores has {len(scores)} entries for {len(tokens)} tokens")
+    index = {t: i for i, t in enumerate(tokens)}
+    placeholders = sorted(set().union(*map(set, tokens)) - index.keys() - {" "})
+    for ch in placeholders:
+        index[ch] = len(index)
     results: list[int] = []
-    pairs: list[tuple[str, str]] = []
-    for tid, text in enumerate(vocab.tokens):
+    lefts: list[int] = []
+    rights: list[int] = []
+    for tid, text in enumerate(tokens):
+        if " " in text:
+            continue
         for cut in range(1, len(text)):
-            left = text[:cut]
-            if left in index:
-                right = text[cut:]
-                if right in index:
+            left = index.get(text[:cut])
+            if left is not None:
+                right = index.get(text[cut:])
+                if right is not None:
                     results.append(tid)
-                    pairs.append((left, right))
-    if not pairs:
-        return []
+                    lefts.append(left)
+                    rights.append(right)
     result_ids = np.asarray(results, dtype=np.int64)
     score = (np.zeros(len(results), dtype=np.float32) if scores is None
              else np.asarray(scores, dtype=np.float32)[result_ids])
-    order = np.lexsort((result_ids, -score))   # score descending, then id ascending
-    return [pairs[j] for j in order.tolist()]
+    order = np.lexsort((result_ids, -score))
+    pairs = np.stack([np.asarray(lefts, np.int32), np.asarray(rights, np.int32)], axis=1)[order]
+    return SpmMerges(placeholders, np.ascontiguousarray(pairs.reshape(-1, 2)))
 
 
-def _spm_tokenizer(vocab: Vocab, metadata: dict) -> Tokenizer:
-    scores = metadata.get("tokenizer.ggml.scores")
-    if scores is not None and len(scores) < vocab.n_vocab:
-        raise ValueError(f"tokenizer.ggml.scores has {len(scores)} entries for {vocab.n_vocab} tokens")
-    # spaces never reach the merges (escaped to U+2581 first), so pairs containing one are dropped
-    merges = [m for m in _spm_merges(vocab, scores) if " " not in m[0] and " " not in m[1]]
+def _spm_tokenizer(vocab: Vocab, derived: SpmMerges) -> Tokenizer:
+    symbols = vocab.tokens + derived.placeholders
+    by_id = np.array(symbols, dtype=object)
+    merges = list(zip(by_id[derived.pairs[:, 0]].tolist(), by_id[derived.pairs[:, 1]].tolist()))
     unk_id = vocab.special["unk"]
     model = models.BPE(
-        vocab={t: i for i, t in enumerate(vocab.tokens)}, merges=merges, byte_fallback=True,
+        vocab=dict(zip(symbols, range(len(symbols)))), merges=merges, byte_fallback=True,
         unk_token=vocab.tokens[unk_id] if unk_id is not None else None, fuse_unk=False)
     tok = Tokenizer(model)
     escape = normalizers.Replace(" ", SPACE_ESCAPE)
@@ -87,20 +111,26 @@ def _merge_pairs(metadata: dict) -> list[tuple[str, str]]:
     return pairs
 
 
+def _bad_merge(merges: list[tuple[str, str]], token_ids: dict[str, int]) -> str | None:
+    for rank, (left, right) in enumerate(merges):
+        for part in (left, right, left + right):
+            if part not in token_ids:
+                return (f"tokenizer.ggml.merges[{rank}] = {left + ' ' + right!r} uses {part!r}, "
+                        "which is not in the vocabulary")
+    return None
+
+
 def _bpe_tokenizer(vocab: Vocab, metadata: dict, pre: PreTokenizer) -> Tokenizer:
-    token_ids = {t: i for i, t in enumerate(vocab.tokens)}
+    token_ids = dict(zip(vocab.tokens, range(vocab.n_vocab)))
     for symbol in byte_to_unicode().values():
         if symbol not in token_ids:
             token_ids[symbol] = len(token_ids)   # placeholder id >= n_vocab, dropped after encoding
     merges = _merge_pairs(metadata)
-    for rank, (left, right) in enumerate(merges):
-        for part in (left, right, left + right):
-            if part not in token_ids:
-                raise ValueError(
-                    f"tokenizer.ggml.merges[{rank}] = {left + ' ' + right!r} uses {part!r}, "
-                    "which is not in the vocabulary")
-    model = models.BPE(vocab=token_ids, merges=merges, ignore_merges=pre.ignore_merges,
-                       fuse_unk=False)
+    try:
+        model = models.BPE(vocab=token_ids, merges=merges, ignore_merges=pre.ignore_merges,
+                           fuse_unk=False)
+    except Exception as exc:
+        raise ValueError(_bad_merge(merges, token_ids) or f"invalid merges: {exc}") from exc
     tok = Tokenizer(model)
     splits = [pre_tokenizers.Split(Regex(p), behavior="isolated") for p in pre.patterns()]
     tok.pre_tokenizer = pre_tokenizers.Sequence(
@@ -108,8 +138,29 @@ def _bpe_tokenizer(vocab: Vocab, metadata: dict, pre: PreTokenizer) -> Tokenizer
     return tok
 
 
-def build_tokenizer(vocab: Vocab, metadata: dict, pre: PreTokenizer | None) -> Tokenizer:
-    tok = (_spm_tokenizer(vocab, metadata) if vocab.kind == KIND_SPM
+@contextmanager
+def _no_cyclic_gc():
+    """Hundreds of thousands of new tuples would trigger the cyclic collector over and over
+    (none of them can form cycles); pause it while building."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def build_tokenizer(vocab: Vocab, metadata: dict, pre: PreTokenizer | None,
+                    spm_merges: SpmMerges | None = None) -> Tokenizer:
+    """The `tokenizers` pipeline; SentencePiece vocabularies need their derived merges."""
+    with _no_cyclic_gc():
+        return _build(vocab, metadata, pre, spm_merges)
+
+
+def _build(vocab: Vocab, metadata: dict, pre: PreTokenizer | None,
+           spm_merges: SpmMerges | None) -> Tokenizer:
+    tok = (_spm_tokenizer(vocab, spm_merges) if vocab.kind == KIND_SPM
            else _bpe_tokenizer(vocab, metadata, pre))
     tok.add_tokens([AddedToken(vocab.tokens[i], normalized=False, special=False)
                     for i in vocab.split_out_ids()])

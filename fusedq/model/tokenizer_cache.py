@@ -1,8 +1,9 @@
-"""On-disk cache of built tokenizers, keyed by a hash of everything the build reads.
+"""On-disk cache of the derived SentencePiece merges, keyed by a hash of the tokens and scores.
 
-Building Gemma 3's tokenizer (262,144 tokens, ~500k derived merges) takes seconds; loading the
-serialized `tokenizers` JSON is much faster. Files live in `<fusedq cache dir>/tokenizers/`.
-A cache that cannot be read or written never fails a load: the tokenizer is simply built.
+Deriving Gemma 3's ~500k merges from its 262,144 tokens takes seconds of Python; the result is
+stored as int32 id pairs (.npz) in `<fusedq cache dir>/tokenizers/` and loads in milliseconds.
+(Byte-level BPE vocabularies carry their merges in the file: nothing to cache.) A cache that
+cannot be read or written never fails a load: the merges are simply derived again.
 """
 from __future__ import annotations
 
@@ -12,63 +13,59 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
 
-from .tokenizer_vocab import Vocab
+from .tokenizer_build import SpmMerges
 
-# bump when the build recipe changes, so old cache files are not reused
-BUILD_FORMAT = "fusedq-tokenizer-5"
-CACHED_KEYS = ("tokenizer.ggml.scores", "tokenizer.ggml.merges")
+# bump when the derivation changes, so old cache files are not reused
+DERIVATION_FORMAT = "fusedq-spm-merges-1"
 
 
-def cache_key(vocab: Vocab, metadata: dict) -> str:
+def cache_key(tokens: list[str], scores) -> str:
     h = hashlib.blake2b(digest_size=20)
-    for part in (BUILD_FORMAT, vocab.model, vocab.pre, str(vocab.add_space_prefix),
-                 str(vocab.special.get("unk"))):
-        h.update(part.encode() + b"\x00")
-    h.update("\x00".join(vocab.tokens).encode("utf-8", "surrogatepass"))
-    h.update(np.ascontiguousarray(vocab.attrs, dtype=np.int32).tobytes())
-    h.update(np.asarray(vocab.split_out_ids(), dtype=np.int64).tobytes())
-    for key in CACHED_KEYS:
-        value = metadata.get(key)
-        h.update(key.encode() + b"\x01")
-        if value is None:
-            continue
-        if isinstance(value, np.ndarray):
-            h.update(np.ascontiguousarray(value).tobytes())
-        else:
-            h.update("\x00".join(value).encode("utf-8", "surrogatepass"))
+    h.update(DERIVATION_FORMAT.encode() + b"\x00")
+    h.update("\x00".join(tokens).encode("utf-8", "surrogatepass"))
+    h.update(b"\x01")
+    if scores is not None:
+        h.update(np.ascontiguousarray(scores, dtype=np.float32).tobytes())
     return h.hexdigest()
 
 
 def _path(key: str) -> Path | None:
     try:
         from ..model_files import cache_dir
-        return cache_dir() / "tokenizers" / f"{key}.json"
+        return cache_dir() / "tokenizers" / f"{key}.npz"
     except OSError:
         return None
 
 
-def load(key: str) -> Tokenizer | None:
+def load(key: str, n_vocab: int) -> SpmMerges | None:
     path = _path(key)
     if path is None or not path.is_file():
         return None
     try:
-        return Tokenizer.from_file(str(path))
-    except Exception:   # a damaged or foreign file: rebuild (and overwrite) instead
+        with np.load(path, allow_pickle=False) as data:
+            placeholders = data["placeholders"].tolist()
+            pairs = np.ascontiguousarray(data["pairs"], dtype=np.int32)
+    except Exception:   # damaged or foreign file: derive again (and overwrite)
         return None
+    n_symbols = n_vocab + len(placeholders)
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or (pairs.size and (pairs.min() < 0 or pairs.max() >= n_symbols)):
+        return None
+    return SpmMerges(placeholders, pairs)
 
 
-def store(key: str, tokenizer: Tokenizer) -> None:
+def store(key: str, merges: SpmMerges) -> None:
     path = _path(key)
     if path is None:
         return
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(tokenizer.to_str())
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-", suffix=".npz")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, placeholders=np.asarray(merges.placeholders, dtype=str),
+                     pairs=merges.pairs)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError:
         if tmp is not None and os.path.exists(tmp):

@@ -35,7 +35,7 @@ LLAMA3 = (CONTRACTIONS_ANY_CASE + "|[^{CRLF}{L}{N}]?[{L}]+|[{N}]{{1,3}}| ?[^{WS}
 QWEN2 = (CONTRACTIONS_ANY_CASE + "|[^{CRLF}{L}{N}]?[{L}]+|[{N}]| ?[^{WS}{L}{N}]+[{CRLF}]*"
          "|[{WS}]*[{CRLF}]+|[{WS}]+(?![^{WS}])|[{WS}]+")
 SINGLE_DIGIT = "[{N}]"
-DEFAULT_PUNCT = "[{P}\\x{24}\\x{2B}\\x{3C}-\\x{3E}\\x{5E}\\x{7E}\\x{7C}]+"
+DEFAULT_PUNCT = "[{P}$+<=>^~|]+"
 DIGIT_RUNS = "[{N}]+"
 THREE_ASCII_DIGITS = "[0-9][0-9][0-9]"
 

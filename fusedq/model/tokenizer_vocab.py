@@ -106,14 +106,19 @@ def _tokens(metadata: dict) -> list[str]:
     tokens = metadata.get(K + "tokens")
     if tokens is None or len(tokens) == 0:
         raise ValueError(f"GGUF metadata has no {K}tokens: this file carries no vocabulary")
-    tokens = [t if t else f"[EMPTY_{i}]" for i, t in enumerate(tokens)]
+    if "" in tokens:   # llama.cpp renames empty entries
+        tokens = [t if t else f"[EMPTY_{i}]" for i, t in enumerate(tokens)]
+    return list(tokens)
+
+
+def check_unique(tokens: list[str]) -> None:
+    """llama.cpp refuses vocabularies with a repeated entry; so does fusedq (at build time)."""
     if len(set(tokens)) != len(tokens):
         seen: dict[str, int] = {}
         for i, t in enumerate(tokens):
             if t in seen:
                 raise ValueError(f"duplicate token in vocabulary: {t!r} has ids {seen[t]} and {i}")
             seen[t] = i
-    return tokens
 
 
 def _attrs(metadata: dict, n_vocab: int) -> np.ndarray:

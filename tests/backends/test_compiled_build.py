@@ -4,6 +4,7 @@ bad buffers before any C code runs."""
 from __future__ import annotations
 
 import importlib
+import os
 
 import numpy as np
 import pytest
@@ -24,7 +25,11 @@ def cpu_has_avx2() -> bool:
 
 @pytest.mark.parametrize("name", ["scalar", "simd"])
 def test_openmp_is_compiled_in(name):
-    # This machine's gcc supports OpenMP: a build without it is a silent regression.
+    # This machine's gcc supports OpenMP: a build without it is a silent regression, unless the
+    # build was asked for that explicitly (FUSEDQ_NO_OPENMP=1, see setup.py).
+    if os.environ.get("FUSEDQ_NO_OPENMP") == "1":
+        assert kernels(name).build_info()["openmp"] is False
+        pytest.skip("FUSEDQ_NO_OPENMP=1: serial build requested (checked that it is serial)")
     assert kernels(name).build_info()["openmp"] is True
 
 
@@ -94,3 +99,19 @@ def test_cython_layer_rejects_bad_buffers(name):
         m.get_rows(q4k, data, np.array([-1], np.int64), 256, 1)
     with pytest.raises((ValueError, TypeError)):
         m.matmul(q4k, data, 256, np.zeros((2, 256), np.float64), False, 1)
+
+
+def test_auto_falls_back_to_scalar_without_avx2(monkeypatch):
+    """Simulate a CPU without AVX2: simd reports why, and auto picks scalar."""
+    from fusedq import registry
+    no_simd = dict(x86=True, sse41=True, avx=False, fma=False, f16c=False, avx2=False,
+                   avx512f=False, os_saves_ymm=False)
+    monkeypatch.setattr(kernels("simd"), "cpu_features", lambda: no_simd)
+    monkeypatch.setattr(registry, "_loaded", {})
+    monkeypatch.setattr(registry, "_unavailable", {})
+    monkeypatch.setattr(registry, "_default", None)
+    monkeypatch.delenv("FUSEDQ_BACKEND", raising=False)
+    with pytest.raises(BackendUnavailable, match="lacks avx2, fma, f16c, os_saves_ymm"):
+        resolve_backend("simd")
+    assert registry.get_backend() == "scalar"
+    assert fusedq.available_backends() == ["scalar", "numpy"]

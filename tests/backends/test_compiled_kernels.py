@@ -8,9 +8,11 @@ import pytest
 from gguf import quants as gguf_quants
 
 import fusedq
-from blocks_util import ALL_TYPES, random_blocks
 from fusedq.registry import resolve_backend
 from fusedq.types import QTYPES
+
+
+from blocks_util import ALL_TYPES, random_blocks
 
 COMPILED = ["scalar", "simd"]
 ROWS = 13                       # odd, not a multiple of the 16-row scheduling tile

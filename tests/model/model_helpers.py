@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gguf
 import numpy as np
+import pytest
 
 import fusedq
 
@@ -122,6 +123,13 @@ def write_tiny_model(path: Path, kind: str, seed: int = 0, **overrides) -> Path:
     w.write_tensors_to_file()
     w.close()
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """Paths of the tiny models, written once per session (import this fixture by name)."""
+    root = tmp_path_factory.mktemp("tiny_models")
+    return {kind: write_tiny_model(root / f"{kind}.gguf", kind) for kind in TINY_MODELS}
 
 
 def load_tiny(path, backend="numpy", **kw) -> fusedq.Model:

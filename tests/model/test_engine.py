@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from model_helpers import IdsTokenizer, TINY_MODELS, compiled_backends, load_tiny, write_tiny_model
+from model_helpers import (IdsTokenizer, TINY_MODELS, compiled_backends, load_tiny,  # noqa: F401
+                           tiny_models, write_tiny_model)
 
 import fusedq
 from fusedq.gguf_file import load_gguf

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gguf
 import numpy as np
 import pytest
-from model_helpers import BOS, ByteTokenizer, load_tiny, write_tiny_model
+from model_helpers import BOS, ByteTokenizer, load_tiny, tiny_models  # noqa: F401
 
 import fusedq
 from fusedq.model.config import ConfigError

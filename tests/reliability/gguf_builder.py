@@ -19,6 +19,9 @@ U8, I8, U16, I16, U32, I32, F32, BOOL, STRING, ARRAY, U64, I64, F64 = range(13)
 SCALAR_FORMATS = {U8: "<B", I8: "<b", U16: "<H", I16: "<h", U32: "<I", I32: "<i", F32: "<f",
                   BOOL: "<B", U64: "<Q", I64: "<q", F64: "<d"}
 
+NUMPY_TO_TYPE = {"|u1": U8, "|i1": I8, "<u2": U16, "<i2": I16, "<u4": U32, "<i4": I32, "<f4": F32,
+                 "|b1": BOOL, "<u8": U64, "<i8": I64, "<f8": F64}
+
 
 def u32(v: int) -> bytes:
     return struct.pack("<I", v)
@@ -43,6 +46,18 @@ class KV:
     @classmethod
     def scalar(cls, key: str, vtype: int, value) -> "KV":
         return cls(key.encode(), vtype, struct.pack(SCALAR_FORMATS[vtype], value))
+
+    @classmethod
+    def of(cls, key: str, vtype: int, value) -> "KV":
+        """A KV from a value as fusedq.load_gguf returns it (numpy arrays / lists for arrays)."""
+        if vtype == STRING:
+            return cls.string(key, value)
+        if vtype == ARRAY:
+            if isinstance(value, list):
+                return cls.array(key, STRING, value)
+            etype = NUMPY_TO_TYPE[np.dtype(value.dtype).str]
+            return cls.array(key, etype, [v.item() for v in value])
+        return cls.scalar(key, vtype, value)
 
     @classmethod
     def string(cls, key: str, value: bytes | str) -> "KV":
@@ -172,6 +187,16 @@ def valid_blocks(qtype: str, rows: int, cols: int, seed: int) -> bytes:
 def _tensor(name: str, qtype: str, ne: list[int], seed: int) -> TensorSpec:
     rows = int(np.prod(ne[1:])) if len(ne) > 1 else 1
     return TensorSpec(name.encode(), qtype, ne, valid_blocks(qtype, rows, ne[0], seed))
+
+
+def spec_from_file(path) -> Spec:
+    """The Spec of an existing (valid) GGUF file, read through fusedq, ready to be edited."""
+    import fusedq
+    g = fusedq.load_gguf(path)
+    kvs = [KV.of(k, g.metadata_types[k], v) for k, v in g.metadata.items()]
+    tensors = [TensorSpec(name.encode(), g.tensors[name].qtype, list(info.ne), g.tensors[name].data.tobytes())
+               for name, info in g.tensor_infos.items()]
+    return Spec(kvs, tensors, version=g.version, alignment=g.alignment)
 
 
 def base_spec() -> Spec:

@@ -4,6 +4,7 @@ Usage: python open_worker.py LIST_FILE   (one path per line). For each file it p
 `START <index>` before touching it and `RESULT <json>` after, so the parent can tell which file a
 crash or hang happened on. Every tensor of an accepted file is read with every available backend
 (dequantize, get_rows, matmul in both activation modes) and the file is re-checked by gguf_oracle.
+With FUSEDQ_TEST_OPEN=model each file is loaded as a fusedq.Model instead and run once.
 """
 from __future__ import annotations
 
@@ -80,6 +81,25 @@ def open_one(path: str, backends: list[str]) -> dict:
             "metadata": {k: _jsonable(v) for k, v in g.metadata.items()}, "oracle": oracle}
 
 
+def open_model(path: str) -> dict:
+    """FUSEDQ_TEST_OPEN=model: load as a runnable model (hyperparameters checked), then run it."""
+    from model_helpers import ByteTokenizer
+    try:
+        model = fusedq.Model.load(path, n_ctx=64, backend="numpy", tokenizer=ByteTokenizer())
+    except MemoryError:
+        return {"status": "memory error"}
+    except ValueError as exc:
+        return {"status": "rejected", "rule": type(exc).__name__, "message": str(exc)}
+    except Exception as exc:  # noqa: BLE001
+        return {"status": "wrong exception", "message": f"{type(exc).__name__}: {exc}"}
+    try:
+        logits = model.logits([256, 72, 105])
+        assert logits.shape == (model.config.n_vocab,) and np.isfinite(logits).all()
+    except Exception as exc:  # noqa: BLE001
+        return {"status": "read failed", "message": f"{type(exc).__name__}: {exc}"}
+    return {"status": "accepted", "oracle": []}
+
+
 def main() -> None:
     backends = fusedq.available_backends()
     _limit_address_space()
@@ -88,9 +108,11 @@ def main() -> None:
         return
     with open(sys.argv[1]) as f:
         paths = [line.rstrip("\n") for line in f if line.strip()]
+    as_model = os.environ.get("FUSEDQ_TEST_OPEN") == "model"
     for i, path in enumerate(paths):
         print(f"START {i}", flush=True)
-        print("RESULT " + json.dumps(open_one(path, backends)), flush=True)
+        result = open_model(path) if as_model else open_one(path, backends)
+        print("RESULT " + json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

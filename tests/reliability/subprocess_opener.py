@@ -21,22 +21,29 @@ WORKER = os.path.join(HERE, "open_worker.py")
 STARTUP_TIMEOUT = 60.0
 
 
-def _worker_env() -> dict[str, str]:
+MODEL_TEST_HELPERS = os.path.join(REPO, "tests", "model")
+
+
+def _worker_env(mode: str = "gguf") -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([REPO, HERE, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([REPO, HERE, MODEL_TEST_HELPERS, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["FUSEDQ_TEST_OPEN"] = mode
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # The files hold tiny tensors: on a loaded machine each OpenMP wake-up costs milliseconds, so
+    # one kernel thread per worker (threaded kernels are covered by test_concurrent_matmul.py).
+    env.setdefault("FUSEDQ_NUM_THREADS", "1")
     return env
 
 
-def _run_worker(paths: list[str], per_file_timeout: float,
-                worker: str) -> tuple[dict[int, dict], int | None, dict | None]:
+def _run_worker(paths: list[str], per_file_timeout: float, worker: str,
+                mode: str) -> tuple[dict[int, dict], int | None, dict | None]:
     """Run one worker over paths. Returns (results by index, index it failed on, failure record)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as lst, \
             tempfile.TemporaryFile("w+") as err:
         lst.write("\n".join(paths))
         lst.close()
         proc = subprocess.Popen([sys.executable, worker, lst.name], stdout=subprocess.PIPE,
-                                stderr=err, env=_worker_env(), bufsize=0)
+                                stderr=err, env=_worker_env(mode), bufsize=0)
         results: dict[int, dict] = {}
         current: int | None = None
         sel = selectors.DefaultSelector()
@@ -80,11 +87,11 @@ def _run_worker(paths: list[str], per_file_timeout: float,
         return results, current, failure
 
 
-def _open_chunk(paths: list[str], per_file_timeout: float, worker: str) -> list[dict]:
+def _open_chunk(paths: list[str], per_file_timeout: float, worker: str, mode: str) -> list[dict]:
     out: list[dict | None] = [None] * len(paths)
     start = 0
     while start < len(paths):
-        results, failed_at, failure = _run_worker(paths[start:], per_file_timeout, worker)
+        results, failed_at, failure = _run_worker(paths[start:], per_file_timeout, worker, mode)
         for i, r in results.items():
             out[start + i] = r
         if failure is None:
@@ -95,14 +102,16 @@ def _open_chunk(paths: list[str], per_file_timeout: float, worker: str) -> list[
 
 
 def open_files(paths: list[str], per_file_timeout: float = 20.0, workers: int = 2,
-               worker: str = WORKER) -> list[dict]:
-    """One result dict per path (see open_worker.open_one), opened in subprocesses."""
+               worker: str = WORKER, mode: str = "gguf") -> list[dict]:
+    """One result dict per path (see open_worker.py), opened in subprocesses.
+
+    mode "gguf": fusedq.load_gguf and read every tensor; "model": fusedq.Model.load and run it."""
     if not paths:
         return []
     n = max(1, min(workers, len(paths)))
     chunks = [paths[i::n] for i in range(n)]
     with ThreadPoolExecutor(n) as pool:
-        chunk_results = list(pool.map(lambda c: _open_chunk(c, per_file_timeout, worker), chunks))
+        chunk_results = list(pool.map(lambda c: _open_chunk(c, per_file_timeout, worker, mode), chunks))
     out: list[dict] = [{}] * len(paths)
     for i, results in enumerate(chunk_results):
         for j, r in enumerate(results):

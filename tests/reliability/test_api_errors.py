@@ -27,6 +27,15 @@ def backend(request):
     return request.param
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_kernel_thread():
+    """Argument handling does not depend on threads; tiny calls are dominated by OpenMP wake-ups."""
+    before = fusedq.get_num_threads()
+    fusedq.set_num_threads(1)
+    yield
+    fusedq.set_num_threads(before)
+
+
 @pytest.fixture(params=TYPES)
 def tensor(request):
     return random_tensor(request.param, ROWS, COLS, seed=7)

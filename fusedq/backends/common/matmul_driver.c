@@ -66,7 +66,9 @@ int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_b
     }
     const int64_t ntiles = (rows + FQ_ROW_TILE - 1) / FQ_ROW_TILE;
     (void)nthreads;
-    FQ_OMP("omp parallel for num_threads(nthreads) schedule(static)")
+    /* dynamic: a thread that loses its core on a shared machine does not hold up the others;
+     * which thread computes a tile never changes its result. */
+    FQ_OMP("omp parallel for num_threads(nthreads) schedule(dynamic, 2)")
     for (int64_t t = 0; t < ntiles; t++) {
         const int64_t r1 = (t + 1) * FQ_ROW_TILE < rows ? (t + 1) * FQ_ROW_TILE : rows;
         for (int64_t j0 = 0; j0 < n; j0 += FQ_COL_GROUP) {

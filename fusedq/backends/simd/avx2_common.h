@@ -134,21 +134,25 @@ FQ_AVX_INLINE void fq_avx_dot_q8_K(fq_avx_unpackK_fn unpack, const int ts, const
     for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         unpack(w + b * ts, &u);
-        __m256i scv[8]; /* chunk c: 16-bit lanes 0-7 scale 2c, lanes 8-15 scale 2c+1 */
         const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)u.sc));
         const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(u.sc + 8)));
-        for (int c = 0; c < 8; c++) scv[c] = _mm256_shuffle_epi8(c < 4 ? sc_lo : sc_hi, fq_avx_scale_pick(c & 3));
+        __m256i isum[FQ_MAX_COLS];
+        for (int j = 0; j < nx; j++) isum[j] = _mm256_setzero_si256();
+        for (int c = 0; c < 8; c++) { /* chunk c: one weight load and scale vector for all columns */
+            const __m256i scv = _mm256_shuffle_epi8(c < 4 ? sc_lo : sc_hi, fq_avx_scale_pick(c & 3));
+            const __m256i q = _mm256_load_si256((const __m256i *)(u.q + 32 * c));
+            const __m256i uq = signed_q ? _mm256_sign_epi8(q, q) : q;
+            for (int j = 0; j < nx; j++) {
+                const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
+                __m256i yv = _mm256_loadu_si256((const __m256i *)(y->qs + 32 * c));
+                if (signed_q) yv = _mm256_sign_epi8(yv, q);
+                isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(_mm256_maddubs_epi16(uq, yv), scv));
+            }
+        }
         const __m256i mn = _mm256_load_si256((const __m256i *)u.mn);
         for (int j = 0; j < nx; j++) {
             const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
-            __m256i isum = _mm256_setzero_si256();
-            for (int c = 0; c < 8; c++) {
-                __m256i qv = _mm256_load_si256((const __m256i *)(u.q + 32 * c));
-                __m256i yv = _mm256_loadu_si256((const __m256i *)(y->qs + 32 * c));
-                if (signed_q) yv = _mm256_sign_epi8(yv, qv), qv = _mm256_sign_epi8(qv, qv);
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, yv), scv[c]));
-            }
-            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(u.d * y->d), _mm256_cvtepi32_ps(isum), acc[j]);
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(u.d * y->d), _mm256_cvtepi32_ps(isum[j]), acc[j]);
             if (has_min) {
                 const __m256i ms = _mm256_madd_epi16(mn, _mm256_loadu_si256((const __m256i *)y->bsums));
                 acc[j] = _mm256_fnmadd_ps(_mm256_set1_ps(u.dmin * y->d), _mm256_cvtepi32_ps(ms), acc[j]);
@@ -217,7 +221,7 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, cons
         break;
 
 /* FAMILY is 32 or K; SIGNED: q may be negative; HAS_MIN: the type has an offset/min term. */
-#define FQ_AVX_DEFINE_DOTS(name, FAMILY, ts, SIGNED, HAS_MIN)                                      \
+#define FQ_AVX_DEFINE_DOT_Q8(name, FAMILY, ts, SIGNED, HAS_MIN)                                    \
     _Static_assert(FQ_MAX_COLS == 8, "the nx switch covers 1..8");                               \
     void fq_avx2_dot_q8_##name(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,      \
                                int nx, float *out, int64_t os) {                                 \
@@ -231,7 +235,8 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, cons
             FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 7)                                 \
             FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 8)                                 \
         }                                                                                        \
-    }                                                                                            \
+    }
+#define FQ_AVX_DEFINE_DOT_F32(name, FAMILY, ts, HAS_MIN)                                           \
     void fq_avx2_dot_f32_##name(const uint8_t *w, int64_t nb, const float *x, int64_t xs,        \
                                 int nx, float *out, int64_t os) {                                \
         switch (nx) {                                                                            \
@@ -243,6 +248,39 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, cons
             FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 6)                                        \
             FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 7)                                        \
             FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 8)                                        \
+        }                                                                                        \
+    }
+#define FQ_AVX_DEFINE_DOTS(name, FAMILY, ts, SIGNED, HAS_MIN)                                      \
+    FQ_AVX_DEFINE_DOT_Q8(name, FAMILY, ts, SIGNED, HAS_MIN)                                      \
+    FQ_AVX_DEFINE_DOT_F32(name, FAMILY, ts, HAS_MIN)
+
+/* A dedicated q8 body `body(w, nb, xq, xs, out, os, nx)` exported with the same nx dispatch. */
+#define FQ_AVX_DEDICATED_CASE(body, N)                                                             \
+    case N:                                                                                      \
+        body(w, nb, xq, xs, out, os, N);                                                         \
+        break;
+#define FQ_AVX_DEDICATED_F32_CASE(body, N)                                                         \
+    case N:                                                                                      \
+        body(w, nb, x, xs, out, os, N);                                                          \
+        break;
+#define FQ_AVX_DEFINE_DEDICATED_F32(name, body)                                                    \
+    void fq_avx2_dot_f32_##name(const uint8_t *w, int64_t nb, const float *x, int64_t xs,        \
+                                int nx, float *out, int64_t os) {                                \
+        switch (nx) {                                                                            \
+            FQ_AVX_DEDICATED_F32_CASE(body, 1) FQ_AVX_DEDICATED_F32_CASE(body, 2)                \
+            FQ_AVX_DEDICATED_F32_CASE(body, 3) FQ_AVX_DEDICATED_F32_CASE(body, 4)                \
+            FQ_AVX_DEDICATED_F32_CASE(body, 5) FQ_AVX_DEDICATED_F32_CASE(body, 6)                \
+            FQ_AVX_DEDICATED_F32_CASE(body, 7) FQ_AVX_DEDICATED_F32_CASE(body, 8)                \
+        }                                                                                        \
+    }
+#define FQ_AVX_DEFINE_DEDICATED_Q8(name, body)                                                     \
+    void fq_avx2_dot_q8_##name(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,      \
+                               int nx, float *out, int64_t os) {                                 \
+        switch (nx) {                                                                            \
+            FQ_AVX_DEDICATED_CASE(body, 1) FQ_AVX_DEDICATED_CASE(body, 2)                        \
+            FQ_AVX_DEDICATED_CASE(body, 3) FQ_AVX_DEDICATED_CASE(body, 4)                        \
+            FQ_AVX_DEDICATED_CASE(body, 5) FQ_AVX_DEDICATED_CASE(body, 6)                        \
+            FQ_AVX_DEDICATED_CASE(body, 7) FQ_AVX_DEDICATED_CASE(body, 8)                        \
         }                                                                                        \
     }
 

@@ -26,8 +26,15 @@ FQ_AVX_INLINE void fq_avx_unpack_q2_K(const uint8_t *p, fq_unpackedK *u) {
 FQ_AVX_INLINE void fq_avx_unpack_q3_K(const uint8_t *p, fq_unpackedK *u) {
     const block_q3_K *x = (const block_q3_K *)p;
     u->d = u->dmin = fq_avx_half(&x->d);
-    for (int g = 0; g < 16; g++) u->sc[g] = (int16_t)fq_q3_K_scale(x->scales, g);
-    const __m256i sc = _mm256_load_si256((const __m256i *)u->sc);
+    uint32_t a[3];
+    memcpy(a, x->scales, 12);
+    const uint32_t lo4 = 0x0f0f0f0fu, lo2 = 0x03030303u;
+    const __m128i sc8 = _mm_setr_epi32((int)((a[0] & lo4) | ((a[2] & lo2) << 4)),
+                                       (int)((a[1] & lo4) | (((a[2] >> 2) & lo2) << 4)),
+                                       (int)(((a[0] >> 4) & lo4) | (((a[2] >> 4) & lo2) << 4)),
+                                       (int)(((a[1] >> 4) & lo4) | (((a[2] >> 6) & lo2) << 4)));
+    const __m256i sc = _mm256_sub_epi16(_mm256_cvtepu8_epi16(sc8), _mm256_set1_epi16(32));
+    _mm256_store_si256((__m256i *)u->sc, sc);
     _mm256_store_si256((__m256i *)u->mn, _mm256_slli_epi16(sc, 2));
     const __m256i hm = _mm256_loadu_si256((const __m256i *)x->hmask), one = _mm256_set1_epi8(1);
     for (int h = 0; h < 2; h++) {
@@ -94,6 +101,107 @@ FQ_AVX_INLINE void fq_avx_unpack_q6_K(const uint8_t *p, fq_unpackedK *u) {
 
 FQ_AVX_DEFINE_DOTS(q2_K, K, 84, 0, 1)
 FQ_AVX_DEFINE_DOTS(q3_K, K, 110, 0, 1)
-FQ_AVX_DEFINE_DOTS(q4_K, K, 144, 0, 1)
+/* Q4_K q8, dedicated: nibbles stay in registers (no unpack buffer) and the per-32 scales are
+ * picked straight from the 8 unpacked ones; mins meet the Q8_K sums pairwise (per 32). */
+FQ_AVX_INLINE void fq_avx_q4_K_q8(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,
+                                  float *out, int64_t os, const int nx) {
+    __m256 acc[FQ_MAX_COLS];
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const block_q4_K *x = (const block_q4_K *)w + b;
+        const float d = fq_avx_half(&x->d), dmin = fq_avx_half(&x->dmin);
+        uint32_t s[3];
+        memcpy(s, x->scales, 12);
+        const uint32_t lo6 = 0x3f3f3f3fu, lo4 = 0x0f0f0f0fu, hi2 = 0x30303030u;
+        const __m128i sc16 = _mm_cvtepu8_epi16(_mm_setr_epi32(
+            (int)(s[0] & lo6), (int)((s[2] & lo4) | ((s[0] >> 2) & hi2)), 0, 0));
+        const __m128i mn16 = _mm_cvtepu8_epi16(_mm_setr_epi32(
+            (int)(s[1] & lo6), (int)(((s[2] >> 4) & lo4) | ((s[1] >> 2) & hi2)), 0, 0));
+        const __m256i scb = _mm256_broadcastsi128_si256(sc16);
+        const __m256i mn_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(mn16, mn16), _mm_unpacklo_epi16(mn16, mn16));
+        __m256i isum[FQ_MAX_COLS];
+        for (int j = 0; j < nx; j++) isum[j] = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
+            const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            const __m256i s_lo = _mm256_shuffle_epi8(scb, _mm256_set1_epi16((short)(((4 * c + 1) << 8) | (4 * c))));
+            const __m256i s_hi = _mm256_shuffle_epi8(scb, _mm256_set1_epi16((short)(((4 * c + 3) << 8) | (4 * c + 2))));
+            for (int j = 0; j < nx; j++) {
+                const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
+                const __m256i p_lo = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(y->qs + 64 * c))), s_lo);
+                const __m256i p_hi = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y->qs + 64 * c + 32))), s_hi);
+                isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(p_lo, p_hi));
+            }
+        }
+        for (int j = 0; j < nx; j++) {
+            const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
+            const __m256i ms = _mm256_madd_epi16(mn_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(d * y->d), _mm256_cvtepi32_ps(isum[j]), acc[j]);
+            acc[j] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * y->d), _mm256_cvtepi32_ps(ms), acc[j]);
+        }
+    }
+    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]);
+}
+
+/* Q4_K f32, dedicated: 8 bytes -> 8 int32 -> low/high nibbles as floats (two sub-blocks at
+ * once), sum(q*x) per sub-block and column, then one FMA with d*sc; mins via the per-16 x sums
+ * the driver appends to each x row (f32_sums). */
+FQ_AVX_INLINE void fq_avx_q4_K_f32(const uint8_t *w, int64_t nb, const float *x, int64_t xs,
+                                   float *out, int64_t os, const int nx) {
+    __m256 acc[FQ_MAX_COLS];
+    float dsc[8] __attribute__((aligned(32)));
+    const __m256i m4 = _mm256_set1_epi32(15);
+    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const block_q4_K *blk = (const block_q4_K *)w + b;
+        uint32_t s[3];
+        memcpy(s, blk->scales, 12);
+        const uint32_t lo6 = 0x3f3f3f3fu, lo4 = 0x0f0f0f0fu, hi2 = 0x30303030u;
+        const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_setr_epi32(
+            (int)(s[0] & lo6), (int)((s[2] & lo4) | ((s[0] >> 2) & hi2)), 0, 0)));
+        const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_setr_epi32(
+            (int)(s[1] & lo6), (int)(((s[2] >> 4) & lo4) | ((s[1] >> 2) & hi2)), 0, 0)));
+        _mm256_store_ps(dsc, _mm256_mul_ps(_mm256_set1_ps(fq_avx_half(&blk->d)), sc));
+        for (int c = 0; c < 4; c++) {
+            __m256 t_lo[FQ_MAX_COLS], t_hi[FQ_MAX_COLS];
+            for (int k = 0; k < 4; k++) {
+                const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk->qs + 32 * c + 8 * k)));
+                const __m256 lo = _mm256_cvtepi32_ps(_mm256_and_si256(v, m4));
+                const __m256 hi = _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4));
+                for (int j = 0; j < nx; j++) {
+                    const float *xp = x + j * xs + FQ_QK * b + 64 * c + 8 * k;
+                    if (k == 0) {
+                        t_lo[j] = _mm256_mul_ps(lo, _mm256_loadu_ps(xp));
+                        t_hi[j] = _mm256_mul_ps(hi, _mm256_loadu_ps(xp + 32));
+                    } else {
+                        t_lo[j] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xp), t_lo[j]);
+                        t_hi[j] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xp + 32), t_hi[j]);
+                    }
+                }
+            }
+            const __m256 s_lo = _mm256_broadcast_ss(dsc + 2 * c), s_hi = _mm256_broadcast_ss(dsc + 2 * c + 1);
+            for (int j = 0; j < nx; j++) {
+                acc[j] = _mm256_fmadd_ps(s_lo, t_lo[j], acc[j]);
+                acc[j] = _mm256_fmadd_ps(s_hi, t_hi[j], acc[j]);
+            }
+        }
+        /* mins: per-32 minimum m_k meets x sums 2k and 2k+1 (per 16) */
+        const __m256 dm = _mm256_mul_ps(_mm256_set1_ps(fq_avx_half(&blk->dmin)), mn);
+        const __m256 dm_lo = _mm256_permutevar8x32_ps(dm, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+        const __m256 dm_hi = _mm256_permutevar8x32_ps(dm, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
+        for (int j = 0; j < nx; j++) {
+            const float *sp = x + j * xs + nb * FQ_QK + 16 * b;
+            acc[j] = _mm256_fnmadd_ps(dm_lo, _mm256_loadu_ps(sp), acc[j]);
+            acc[j] = _mm256_fnmadd_ps(dm_hi, _mm256_loadu_ps(sp + 8), acc[j]);
+        }
+    }
+    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]);
+}
+
+FQ_AVX_DEFINE_DEDICATED_Q8(q4_K, fq_avx_q4_K_q8)
+FQ_AVX_DEFINE_DEDICATED_F32(q4_K, fq_avx_q4_K_f32)
 FQ_AVX_DEFINE_DOTS(q5_K, K, 176, 0, 1)
 FQ_AVX_DEFINE_DOTS(q6_K, K, 210, 0, 1)
