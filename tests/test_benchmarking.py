@@ -58,3 +58,34 @@ def test_bench_command_rejects_a_bad_shape(capsys):
 def test_bench_command_names_a_missing_tensor(capsys, gemma_path):
     assert cli_main(["bench", "--tensor", "no.such.weight", "--no-ggml"]) == 2
     assert "no.such.weight" in capsys.readouterr().err
+
+
+def _round(fq_rate, lc_rate, fq_ready=1.0, lc_ready=2.0):
+    def res(engine, rate, ready):
+        return {"engine": engine, "threads": 2, "tests": {"tg8": [rate]}, "ready_s": ready,
+                "peak_rss_mb": 100.0}
+    return {"fusedq": res("fusedq", fq_rate, fq_ready), "llama.cpp": res("llama.cpp", lc_rate, lc_ready)}
+
+
+def test_e2e_ratio_is_the_median_of_per_round_ratios(tmp_path):
+    from fusedq.benchmarking import e2e
+    comp = e2e.Comparison("m", str(tmp_path / "m.gguf"))
+    comp.rounds = [_round(10, 5), _round(30, 10), _round(8, 8)]   # ratios 2, 3, 1
+    comp.rounds.append({"fusedq": {"engine": "fusedq", "error": "boom"}, "llama.cpp": _round(1, 1)["llama.cpp"]})
+    assert comp.ratio("tg8") == 2.0
+    assert comp.ratio(None, "ready_s") == 0.5
+    assert comp.rates("fusedq", "tg8") == [10, 30, 8]
+    table = e2e.format_table([comp], ["tg8"])
+    assert "| m |" in table and "2.00x" in table and "m, fusedq: not measured (boom)" in table
+
+
+def test_e2e_worker_runs_llama_cpp_on_a_synthetic_model(tmp_path):
+    pytest.importorskip("llama_cpp")
+    from fusedq import synth
+    from fusedq.benchmarking import e2e
+    path = tmp_path / "tiny.gguf"
+    synth.write_synthetic(path, like="tiny")
+    res = e2e.run_worker("llama.cpp", path, ["pp16", "tg4"], threads=1, n_ctx=64)
+    assert "error" not in res, res.get("error")
+    assert res["tests"]["pp16"][0] > 0 and res["tests"]["tg4"][0] > 0
+    assert res["peak_rss_mb"] >= res["rss_after_load_mb"] > res["base_rss_mb"] > 0

@@ -116,6 +116,10 @@ def _mean_std(values: list[float]) -> str:
     return f"{np.mean(values):.2f} ± {np.std(values):.2f}"
 
 
+def _ratio_text(value: float) -> str:
+    return "-" if np.isnan(value) else f"{value:.2f}x"
+
+
 def format_table(comps: list[Comparison], tests: list[str]) -> str:
     """llama-bench-style markdown table of every comparison."""
     head = "| model | size | threads | engine | test | t/s | fusedq / llama.cpp |"
@@ -126,18 +130,21 @@ def format_table(comps: list[Comparison], tests: list[str]) -> str:
         threads = next((r["threads"] for e in ENGINES for r in c.results(e)), "?")
         for test in tests:
             for engine in ENGINES:
-                ratio = f"{c.ratio(test):.2f}x" if engine == "fusedq" else ""
+                ratio = _ratio_text(c.ratio(test)) if engine == "fusedq" else ""
                 lines.append(f"| {c.model} | {size} | {threads} | {engine} | {test} | "
                              f"{_mean_std(c.rates(engine, test))} | {ratio} |")
         for key, label, unit in (("ready_s", "ready (import+load)", "s"), ("peak_rss_mb", "peak RSS", "MB")):
             for engine in ENGINES:
-                ratio = f"{c.ratio(None, key):.2f}x" if engine == "fusedq" else ""
+                ratio = _ratio_text(c.ratio(None, key)) if engine == "fusedq" else ""
                 lines.append(f"| {c.model} | {size} | {threads} | {engine} | {label} | "
                              f"{_mean_std(c.scalar(engine, key))} {unit} | {ratio} |")
         for engine in ENGINES:
             why = c.why_missing(engine)
             if why:
                 notes.append(f"{c.model}, {engine}: not measured ({why})")
+            details = sorted({r.get("detail", "") for r in c.results(engine)} - {""})
+            if details:
+                notes.append(f"{c.model}, {engine}: {'; '.join(details)}")
     return "\n".join(lines + [""] + notes)
 
 

@@ -43,6 +43,8 @@ class FusedqEngine:
             raise ImportError("fusedq.Model is not part of this build")
         self.m = fusedq.Model.load(path, n_ctx=n_ctx, threads=threads, backend=backend)
         self.n_vocab = self.m.config.n_vocab
+        forward = type(getattr(self.m, "transformer", None)).__name__
+        self.detail = f"fusedq {fusedq.__version__}, backend {self.m.backend}, forward {forward}"
 
     def prefill(self, ids: list[int]) -> float:
         t0 = time.perf_counter()
@@ -62,6 +64,7 @@ class LlamaCppEngine:
         self.llm = llama_cpp.Llama(path, n_threads=threads, n_threads_batch=threads, n_ctx=n_ctx,
                                    n_batch=512, verbose=False)
         self.n_vocab = self.llm.n_vocab()
+        self.detail = f"llama-cpp-python {llama_cpp.__version__}"
 
     def _logits(self) -> np.ndarray:
         return np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.n_vocab,))
@@ -91,7 +94,7 @@ def run(engine: str, path: str, tests: list[str], reps: int, threads: int, n_ctx
     eng = ENGINES[engine](path, threads, n_ctx, backend)
     ready = time.perf_counter()
     out = {"engine": engine, "model": path, "threads": threads,
-           "load_s": ready - t0, "ready_s": ready - T_START, "tests": {}}
+           "load_s": ready - t0, "ready_s": ready - T_START, "detail": eng.detail, "tests": {}}
     out["rss_after_load_mb"] = _status_kb("VmRSS") / 1024
     for test in tests:
         kind, n = test[:2], int(test[2:])

@@ -52,8 +52,8 @@ class SpmMerges:
 
 
 def derive_spm_merges(tokens: list[str], scores) -> SpmMerges:
-    """Every split (a, b) of every token with both halves known, ranked by the score of a+b
-    (descending, ties by id). Characters inside tokens that are not tokens get placeholders;
+    """The splits (a, b) of tokens with both halves known that can fire, ranked by the score of
+    a+b (descending, ties by id). Characters inside tokens that are not tokens get placeholders;
     spaces never reach the merges (escaped to U+2581 first), so pairs with one are left out."""
     if scores is not None and len(scores) < len(tokens):
         raise ValueError(f"tokenizer.ggml.scores has {len(scores)} entries for {len(tokens)} tokens")
@@ -76,11 +76,54 @@ def derive_spm_merges(tokens: list[str], scores) -> SpmMerges:
                     lefts.append(left)
                     rights.append(right)
     result_ids = np.asarray(results, dtype=np.int64)
-    score = (np.zeros(len(results), dtype=np.float32) if scores is None
+    pairs = np.stack([np.asarray(lefts, np.int32), np.asarray(rights, np.int32)], axis=1)
+    keep = _firing_splits(tokens, scores, index, result_ids, pairs)
+    result_ids, pairs = result_ids[keep], pairs[keep]
+    score = (np.zeros(len(result_ids), dtype=np.float32) if scores is None
              else np.asarray(scores, dtype=np.float32)[result_ids])
     order = np.lexsort((result_ids, -score))
-    pairs = np.stack([np.asarray(lefts, np.int32), np.asarray(rights, np.int32)], axis=1)[order]
-    return SpmMerges(placeholders, np.ascontiguousarray(pairs.reshape(-1, 2)))
+    return SpmMerges(placeholders, np.ascontiguousarray(pairs[order].reshape(-1, 2)))
+
+
+def _firing_splits(tokens, scores, index, result_ids, pairs) -> np.ndarray:
+    """Mask of the splits that can ever fire. While a token t forms anywhere, no merge crosses
+    its span, so the merges inside the span happen exactly as when t's text is tokenized alone;
+    hence only the last merge of that isolated run ever produces t. Tokens with one candidate
+    split keep it; for the others the isolated run (llama.cpp's rule: highest score, leftmost on
+    ties) picks the split, and a token the run never reaches keeps none. Dropping splits that
+    never fire changes no result and halves what `tokenizers` has to load."""
+    keep = np.ones(len(result_ids), dtype=bool)
+    if len(result_ids) == 0:
+        return keep
+    starts = np.flatnonzero(np.r_[True, result_ids[1:] != result_ids[:-1]])
+    ends = np.r_[starts[1:], len(result_ids)]
+    score_of = dict(zip(tokens, (np.zeros(len(tokens)) if scores is None
+                                 else np.asarray(scores, dtype=np.float32)[:len(tokens)]).tolist()))
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        if end - start < 2:
+            continue
+        text = tokens[int(result_ids[start])]
+        last = _isolated_last_merge(text, score_of)
+        for row in range(start, end):
+            keep[row] = last is not None and (index[last[0]], index[last[1]]) == tuple(pairs[row])
+    return keep
+
+
+def _isolated_last_merge(text: str, score_of: dict[str, float]) -> tuple[str, str] | None:
+    """The final merge of llama.cpp's SPM run on `text` alone, if the run ends in one symbol."""
+    symbols = list(text)
+    last = None
+    while len(symbols) > 1:
+        best, at = None, -1
+        for i in range(len(symbols) - 1):
+            score = score_of.get(symbols[i] + symbols[i + 1])
+            if score is not None and (best is None or score > best):
+                best, at = score, i
+        if at < 0:
+            return None
+        last = (symbols[at], symbols[at + 1])
+        symbols[at:at + 2] = [symbols[at] + symbols[at + 1]]
+    return last
 
 
 def _spm_tokenizer(vocab: Vocab, derived: SpmMerges) -> Tokenizer:

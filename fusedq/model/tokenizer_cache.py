@@ -17,7 +17,7 @@ import numpy as np
 from .tokenizer_build import SpmMerges
 
 # bump when the derivation changes, so old cache files are not reused
-DERIVATION_FORMAT = "fusedq-spm-merges-1"
+DERIVATION_FORMAT = "fusedq-spm-merges-2"
 
 
 def cache_key(tokens: list[str], scores) -> str:

@@ -102,8 +102,19 @@ def _metadata_flag(metadata: dict, key: str, default: bool) -> bool:
     return default if value is None else bool(value)
 
 
+def _string_list(metadata: dict, key: str) -> list[str] | None:
+    """metadata[key] when it is a list of strings, None when absent; ValueError otherwise."""
+    value = metadata.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"GGUF metadata {key} must be an array of strings, "
+                         f"got {type(value).__name__}")
+    return value
+
+
 def _tokens(metadata: dict) -> list[str]:
-    tokens = metadata.get(K + "tokens")
+    tokens = _string_list(metadata, K + "tokens")
     if tokens is None or len(tokens) == 0:
         raise ValueError(f"GGUF metadata has no {K}tokens: this file carries no vocabulary")
     if "" in tokens:   # llama.cpp renames empty entries
@@ -142,7 +153,10 @@ def _special_ids(metadata: dict, kind: str, n_vocab: int) -> dict[str, int | Non
         value = default if default is not None and default < n_vocab else None
         for key in keys:
             if key in metadata:
-                new = int(metadata[key])
+                new = metadata[key]
+                if isinstance(new, bool) or not isinstance(new, int):
+                    raise ValueError(f"GGUF metadata {key} must be an integer token id, "
+                                     f"got {new!r}")
                 if 0 <= new < n_vocab:   # llama.cpp keeps the default for out-of-range ids
                     value = new
                 break
@@ -167,6 +181,7 @@ def read_vocab(metadata: dict, bpe_add_bos_default: bool = False) -> Vocab:
     model = metadata[K + "model"]
     pre = metadata.get(K + "pre") or "default"
     tokens = _tokens(metadata)
+    _string_list(metadata, K + "merges")   # type-checked here, parsed by the BPE builder
     n_vocab = len(tokens)
     attrs = _attrs(metadata, n_vocab)
     special = _special_ids(metadata, kind, n_vocab)

@@ -15,7 +15,7 @@ from malformed_variants import EITHER, VALID, Variant, base_file
 from verdict import check_variants
 
 SEED = 5_2026
-MUTANTS_PER_KIND = 500
+MUTANTS_PER_KIND = 400
 INTERESTING_U64 = [0, 1, 2, 3, 4, 8, 9, 12, 13, 31, 32, 33, 255, 256, 2**31, 2**32 - 1, 2**32, 2**63 - 1,
                    2**63, 2**64 - 1, 2**64 - 32]
 

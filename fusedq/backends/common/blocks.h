@@ -56,11 +56,12 @@ static const int8_t fq_iq4nl_values[16] = {
 static inline float fq_half_to_float(fq_half h) {
     const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, em = h & 0x7fffu;
     const uint32_t shifted = em << 13;
-    const uint32_t normal = em >= 0x7c00u ? (shifted | 0x7f800000u) : shifted + (112u << 23);
+    const uint32_t is_special = 0u - (uint32_t)(em >= 0x7c00u), is_sub = 0u - (uint32_t)(em < 0x0400u);
+    const uint32_t normal = ((shifted | 0x7f800000u) & is_special) | ((shifted + (112u << 23)) & ~is_special);
     float sub = (float)(int)em * 5.9604644775390625e-8f; /* 2^-24, exact */
     uint32_t sub_bits;
     memcpy(&sub_bits, &sub, 4);
-    const uint32_t bits = sign | (em < 0x0400u ? sub_bits : normal);
+    const uint32_t bits = sign | (sub_bits & is_sub) | (normal & ~is_sub);
     float f;
     memcpy(&f, &bits, 4);
     return f;

@@ -3,11 +3,12 @@
 #include "avx2_common.h"
 #include "simd_kernels.h"
 
+/* Like Q5_0: q unsigned (0..15), offset in m = -8 d. */
 FQ_AVX_INLINE __m256i fq_avx_unpack_q4_0(const uint8_t *p, float *d, float *m) {
     const block_q4_0 *x = (const block_q4_0 *)p;
     *d = fq_avx_half(&x->d);
-    *m = 0.0f;
-    return _mm256_sub_epi8(fq_avx_nibbles16(x->qs), _mm256_set1_epi8(8));
+    *m = -8.0f * *d;
+    return fq_avx_nibbles16(x->qs);
 }
 
 FQ_AVX_INLINE __m256i fq_avx_unpack_q4_1(const uint8_t *p, float *d, float *m) {
@@ -24,11 +25,13 @@ FQ_AVX_INLINE __m256i fq_avx_q5_bits(const uint8_t *qs, const uint8_t *qh) {
     return _mm256_or_si256(fq_avx_nibbles16(qs), high);
 }
 
+/* q kept unsigned (0..31) and the -16 offset moved into m = -16 d (through the activation sums
+ * s = d_x * sum(q_x)): no sign trick in the integer loop. */
 FQ_AVX_INLINE __m256i fq_avx_unpack_q5_0(const uint8_t *p, float *d, float *m) {
     const block_q5_0 *x = (const block_q5_0 *)p;
     *d = fq_avx_half(&x->d);
-    *m = 0.0f;
-    return _mm256_sub_epi8(fq_avx_q5_bits(x->qs, x->qh), _mm256_set1_epi8(16));
+    *m = -16.0f * *d;
+    return fq_avx_q5_bits(x->qs, x->qh);
 }
 
 FQ_AVX_INLINE __m256i fq_avx_unpack_q5_1(const uint8_t *p, float *d, float *m) {
@@ -45,8 +48,8 @@ FQ_AVX_INLINE __m256i fq_avx_unpack_q8_0(const uint8_t *p, float *d, float *m) {
     return _mm256_loadu_si256((const __m256i *)x->qs);
 }
 
-FQ_AVX_DEFINE_DOTS(q4_0, 32, 18, 1, 0)
+FQ_AVX_DEFINE_DOTS(q4_0, 32, 18, 0, 1)
 FQ_AVX_DEFINE_DOTS(q4_1, 32, 20, 0, 1)
-FQ_AVX_DEFINE_DOTS(q5_0, 32, 22, 1, 0)
+FQ_AVX_DEFINE_DOTS(q5_0, 32, 22, 0, 1)
 FQ_AVX_DEFINE_DOTS(q5_1, 32, 24, 0, 1)
 FQ_AVX_DEFINE_DOTS(q8_0, 32, 34, 1, 0)
