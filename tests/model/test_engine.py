@@ -22,11 +22,13 @@ KINDS = sorted(TINY_MODELS)
 IDS = [256, 72, 101, 108, 108, 111, 44, 32, 119, 111, 114, 108, 100, 33, 32, 84, 104, 105, 115, 32]
 
 
-def _pair(path, backend, activations="q8", n_ctx=64):
+def _pair(path, backend, activations="q8", half=True, n_ctx=64):
     """(engine transformer, numpy transformer) over the same weights, kernels and settings."""
     model = load_tiny(path, backend=backend, activations=activations, n_ctx=n_ctx)
     assert isinstance(model.transformer, CompiledTransformer)
-    return model.transformer, Transformer(model.config, model.weights, model.n_ctx)
+    ref = Transformer(model.config, model.weights, model.n_ctx)
+    model.transformer.half_attention = ref.half_attention = half
+    return model.transformer, ref
 
 
 def _rel(a, b):
@@ -50,13 +52,25 @@ def partial_rope_model(tmp_path_factory):
 
 # ---- maths: the engine computes what the numpy forward computes -------------------------------
 
+def test_round_f16_is_numpys_half_conversion():
+    rng = np.random.default_rng(0)
+    edge = np.array([0.0, -0.0, 1.0, 65504.0, 65519.99, 65520.0, -65520.0, 1e6, 6.1e-5, 5.96e-8,
+                     2.98e-8, 2.99e-8, 1e-9, -3e-6, np.inf, -np.inf, 0.1, 1 / 3], dtype=np.float32)
+    x = np.concatenate([edge, rng.standard_normal(20000).astype(np.float32) * 10.0 ** rng.integers(-9, 6, 20000)])
+    x = x.astype(np.float32)
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(engine.round_f16(x), x.astype(np.float16).astype(np.float32))
+    assert np.isnan(engine.round_f16([np.nan]))[0]
+
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("n_batch", [20, 3, 7])
 def test_exact_mode_matches_numpy_forward_step_by_step(tiny_models, kind, backend, n_batch):
-    """f32 activations: the same maths to float rounding at every chunk (chunks of
+    """f32 activations, f32 attention: the same maths to float rounding at every chunk (chunks of
     3 and 7 wrap gemma3's sliding-window ring of 8 in the middle of a batch)."""
-    eng, ref = _pair(tiny_models[kind], backend, activations="f32")
+    eng, ref = _pair(tiny_models[kind], backend, activations="f32", half=False)
     for start in range(0, len(IDS), n_batch):
         chunk = IDS[start:start + n_batch]
         a, b = _run(eng, chunk, start), _run(ref, chunk, start)
@@ -66,36 +80,39 @@ def test_exact_mode_matches_numpy_forward_step_by_step(tiny_models, kind, backen
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", KINDS)
 def test_default_mode_matches_numpy_forward(tiny_models, kind, backend):
-    """q8 activations (the default): prefill, then decode."""
+    """q8 activations and f16-rounded attention (the defaults): prefill, then decode. A float
+    rounding difference can move one activation across a q8 rounding boundary, which propagates
+    (as between backends in test_synthetic), so this compares to ~1e-3; the exact-mode tests
+    above check the maths to 2e-6."""
     eng, ref = _pair(tiny_models[kind], backend)
     a, b = _run(eng, IDS[:12]), _run(ref, IDS[:12])
-    assert _cos(a, b) > 0.99999 and _rel(a, b) < 1e-3
+    assert _cos(a, b) > 0.9999 and _rel(a, b) < 1e-2
     for pos in range(12, len(IDS)):
         a, b = _run(eng, IDS[pos:pos + 1], pos), _run(ref, IDS[pos:pos + 1], pos)
-        assert _cos(a, b) > 0.99999 and _rel(a, b) < 1e-3, f"decode at {pos}"
+        assert _cos(a, b) > 0.9999 and _rel(a, b) < 1e-2, f"decode at {pos}"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_partial_rope_matches_numpy_forward(partial_rope_model, backend):
-    eng, ref = _pair(partial_rope_model, backend, activations="f32")
+    eng, ref = _pair(partial_rope_model, backend, activations="f32", half=False)
     assert _rel(_run(eng, IDS), _run(ref, IDS)) < 2e-6
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", KINDS)
 def test_decode_after_prefill_equals_one_shot_prefill(tiny_models, kind, backend):
-    eng, _ = _pair(tiny_models[kind], backend, activations="f32")
+    eng, _ = _pair(tiny_models[kind], backend, activations="f32", half=False)
     _run(eng, IDS[:5])
     for pos in range(5, len(IDS)):
         stepwise = _run(eng, IDS[pos:pos + 1], pos)
-        one_shot, _ = _pair(tiny_models[kind], backend, activations="f32")
+        one_shot, _ = _pair(tiny_models[kind], backend, activations="f32", half=False)
         assert _rel(stepwise, _run(one_shot, IDS[:pos + 1])) < 2e-6, f"position {pos}"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_long_decode_wraps_the_window_ring_many_times(tiny_models, backend):
     """60 positions through a ring of 8 slots against the numpy forward: logits and caches."""
-    eng, ref = _pair(tiny_models["gemma3"], backend, activations="f32", n_ctx=64)
+    eng, ref = _pair(tiny_models["gemma3"], backend, activations="f32", half=False, n_ctx=64)
     rng = np.random.default_rng(1)
     ids = rng.integers(0, 256, 60)
     a, b = _run(eng, ids[:10]), _run(ref, ids[:10])
@@ -147,6 +164,7 @@ def test_smollm2_matches_numpy_forward(smollm):
     eng = smollm.transformer
     assert isinstance(eng, CompiledTransformer)
     ref = Transformer(smollm.config, smollm.weights, smollm.n_ctx)
+    eng.half_attention = ref.half_attention = False
     ids = [1, 504, 3458, 282, 4371, 314, 253]
     a, b = _run(eng, ids[:5]), _run(ref, ids[:5])
     assert _rel(a, b) < 1e-5 and np.argmax(a) == np.argmax(b)
@@ -171,17 +189,17 @@ def test_bad_calls_raise_before_running(tiny_models, backend):
     eng, _ = _pair(tiny_models["llama"], backend, n_ctx=16)
     e = eng.engine
     with pytest.raises(ValueError, match="outside the vocabulary"):
-        e.forward(np.array([5, 258]), 0, 2)
+        e.forward(np.array([5, 258]), 0, True, 2)
     with pytest.raises(ValueError, match="outside the vocabulary"):
-        e.forward(np.array([-1]), 0, 2)
+        e.forward(np.array([-1]), 0, True, 2)
     with pytest.raises(ValueError, match="context of 16"):
-        e.forward(np.arange(10), 10, 2)
+        e.forward(np.arange(10), 10, True, 2)
     with pytest.raises(ValueError, match="context of 16"):
-        e.forward(np.array([1]), -1, 2)
+        e.forward(np.array([1]), -1, True, 2)
     with pytest.raises(ValueError, match="tokens per call"):
-        e.forward(np.array([], dtype=np.int64), 0, 2)
+        e.forward(np.array([], dtype=np.int64), 0, True, 2)
     with pytest.raises(ValueError, match="thread count"):
-        e.forward(np.array([1]), 0, 0)
+        e.forward(np.array([1]), 0, True, 0)
     with pytest.raises(ValueError, match="skips cached positions"):
         eng.forward(np.array([1]), 3)
     with pytest.raises(TypeError, match="kernel_api"):

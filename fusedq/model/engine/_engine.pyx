@@ -86,7 +86,8 @@ cdef extern from "engine.h" nogil:
         const fq_layer *layers
         const fq_act_format *act_formats
     void fq_engine_forward(const fq_model *m, fq_scratch *s, const int64_t *ids, int64_t n,
-                           int64_t pos0, int nthreads)
+                           int64_t pos0, int half, int nthreads)
+    float fq_round_f16(float x)
 
 GATES = {"silu": FQ_GATE_SILU, "gelu_tanh": FQ_GATE_GELU_TANH}
 
@@ -294,7 +295,7 @@ cdef class Engine:
         cdef float[:, ::1] sc = self._scores
         self.s.scores, self.s.score_len, self.s.max_threads = &sc[0, 0], length, threads
 
-    def forward(self, ids, int64_t pos0, int nthreads):
+    def forward(self, ids, int64_t pos0, bint half, int nthreads):
         """float32 [n_vocab] (a new array): logits of the last of `ids` run at positions pos0..
         Their keys and values go to the cache; earlier positions must be in it already."""
         cdef const int64_t[::1] idv = np.ascontiguousarray(ids, dtype=np.int64)
@@ -311,6 +312,14 @@ cdef class Engine:
         if nthreads > self.s.max_threads:
             self._grow_scores(nthreads)
         with nogil:
-            fq_engine_forward(&self.m, &self.s, &idv[0], n, pos0, nthreads)
+            fq_engine_forward(&self.m, &self.s, &idv[0], n, pos0, half, nthreads)
         return self._logits.copy()
 
+
+def round_f16(x):
+    """float32 array rounded to the nearest half and back (the engine's f16 rounding)."""
+    cdef float[::1] v = np.array(x, dtype=np.float32).reshape(-1)
+    cdef Py_ssize_t i
+    for i in range(v.shape[0]):
+        v[i] = fq_round_f16(v[i])
+    return np.asarray(v)

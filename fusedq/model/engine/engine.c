@@ -7,7 +7,8 @@
 #include "engine.h"
 #include "omp_shim.h"
 
-#define ROW_TILE 16  /* weight rows per scheduling unit (as the backend driver) */
+#define ROW_TILE 16  /* weight rows per tile; threads take 4 tiles at a time (dynamic: a loaded
+                      * machine that stalls one thread does not stall the product) */
 #define COL_GROUP 4  /* activation columns per kernel call (as the backend driver) */
 #define MAX_JOBS 3   /* matrices sharing one input: Q, K, V */
 #define FQ_PI 3.14159265358979323846
@@ -26,6 +27,30 @@ typedef struct job {
 } job;
 
 /* ---- small float helpers ------------------------------------------------------------------ */
+
+static inline float round_f16(float x) {
+    uint32_t u, a, s;
+    memcpy(&u, &x, 4);
+    a = u & 0x7fffffffu;
+    s = u & 0x80000000u;
+    if (a >= 0x7f800000u) return x;                    /* inf, nan */
+    if (a >= 0x477ff000u) {                            /* >= 65520: rounds past the largest half */
+        u = s | 0x7f800000u;
+    } else if (a >= 0x38800000u) {                     /* normal half: keep 10 mantissa bits */
+        a = (a + 0xfffu + ((a >> 13) & 1u)) & ~0x1fffu;
+        u = s | a;
+    } else {                                           /* subnormal half: multiples of 2^-24 */
+        float f;
+        memcpy(&f, &a, 4);
+        f = (f + 0.5f) - 0.5f;
+        memcpy(&a, &f, 4);
+        u = s | a;
+    }
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+float fq_round_f16(float x) { return round_f16(x); }
 
 static inline float dot(const float *a, const float *b, int64_t n) {
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -88,7 +113,7 @@ static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, 
     prepare_input(m, s, jobs, nj, n);
     int64_t first[MAX_JOBS + 1] = {0};
     for (int j = 0; j < nj; j++) first[j + 1] = first[j] + (jobs[j].lin->rows + ROW_TILE - 1) / ROW_TILE;
-    FQ_OMP("omp for schedule(static)")
+    FQ_OMP("omp for schedule(dynamic, 4)")
     for (int64_t t = 0; t < first[nj]; t++) {
         int j = 0;
         while (t >= first[j + 1]) j++;
@@ -144,9 +169,9 @@ static void add_residual(const fq_model *m, float *x, float *y, const float *pos
     }
 }
 
-/* One head of q or k: head norm, pair gather, rotation by rope_row, tail scale. */
+/* One head of q or k: head norm, pair gather, rotation by rope_row, tail scale, f16 rounding. */
 static void prepare_head(const fq_model *m, float *v, const float *norm, const float *rope_row,
-                         float tail_scale, float *tmp) {
+                         float tail_scale, int half, float *tmp) {
     const int64_t hd = m->head_dim;
     if (norm) rms_norm_row(v, norm, v, hd, m->rms_eps);
     if (m->perm) {
@@ -160,29 +185,34 @@ static void prepare_head(const fq_model *m, float *v, const float *norm, const f
     }
     if (tail_scale != 0.0f)
         for (int64_t d = m->n_rot; d < hd; d++) v[d] *= tail_scale;
+    if (half)
+        for (int64_t d = 0; d < hd; d++) v[d] = round_f16(v[d]);
 }
 
-static void prepare_qk(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
-                       float *tmp) {
-    const int64_t nh = m->n_head, nkv = m->n_head_kv, hd = m->head_dim, heads = nh + nkv;
+static void prepare_qkv(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
+                        int half, float *tmp) {
+    const int64_t nh = m->n_head, nkv = m->n_head_kv, hd = m->head_dim, heads = nh + 2 * nkv;
     const int64_t half_rot = m->n_rot / 2;
     FQ_OMP("omp for schedule(static)")
     for (int64_t t = 0; t < n * heads; t++) {
         const int64_t i = t / heads, r = t % heads, pos = pos0 + i;
         if (r < nh) {
             prepare_head(m, s->q + (i * nh + r) * hd, L->q_norm, L->rope_q + pos * 2 * half_rot,
-                         m->q_tail_scale, tmp);
-        } else {
+                         m->q_tail_scale, half, tmp);
+        } else if (r < nh + nkv) {
             prepare_head(m, s->k + (i * nkv + r - nh) * hd, L->k_norm, L->rope_k + pos * 2 * half_rot,
-                         0.0f, tmp);
+                         0.0f, half, tmp);
+        } else if (half) {
+            float *v = s->v + (i * nkv + r - nh - nkv) * hd;
+            for (int64_t d = 0; d < hd; d++) v[d] = round_f16(v[d]);
         }
     }
 }
 
 /* Query i, head h: softmax over the keys it sees (cached positions < pos0, then the batch's own
- * keys 0..i), times the values. */
+ * keys 0..i), weights rounded to f16 when `half`, times the values. */
 FQ_HOT static void attend_head(const fq_model *m, const fq_layer *L, fq_scratch *s, float *sc,
-                               int64_t i, int64_t h, int64_t pos0) {
+                               int64_t i, int64_t h, int64_t pos0, int half) {
     const int64_t hd = m->head_dim, nkv = m->n_head_kv, cap = L->capacity;
     const int64_t kvh = h / (m->n_head / nkv), p = pos0 + i;
     const float *q = s->q + (i * m->n_head + h) * hd;
@@ -208,7 +238,10 @@ FQ_HOT static void attend_head(const fq_model *m, const fq_layer *L, fq_scratch 
         sc[t] = expf(sc[t] - mx);
         sum += sc[t];
     }
-    for (int64_t t = 0; t < T; t++) sc[t] /= sum;
+    for (int64_t t = 0; t < T; t++) {
+        sc[t] /= sum;
+        if (half) sc[t] = round_f16(sc[t]);
+    }
     float *out = s->att + (i * m->n_head + h) * hd;
     memset(out, 0, (size_t)hd * sizeof(float));
     for (int64_t t = 0; t < T; t++) {
@@ -220,10 +253,10 @@ FQ_HOT static void attend_head(const fq_model *m, const fq_layer *L, fq_scratch 
 }
 
 static void attention(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
-                      float *sc) {
+                      int half, float *sc) {
     const int64_t nh = m->n_head, nkv = m->n_head_kv, hd = m->head_dim, cap = L->capacity;
     FQ_OMP("omp for schedule(dynamic, 1)")
-    for (int64_t t = 0; t < n * nh; t++) attend_head(m, L, s, sc, t / nh, t % nh, pos0);
+    for (int64_t t = 0; t < n * nh; t++) attend_head(m, L, s, sc, t / nh, t % nh, pos0, half);
     /* every query has read the cache: store the batch's keys and values (a ring keeps the last cap) */
     const int64_t skip = n > cap ? n - cap : 0;
     FQ_OMP("omp for schedule(static)")
@@ -256,12 +289,12 @@ static void gate_activation(const fq_model *m, float *g, const float *u, int64_t
 /* ---- the forward ------------------------------------------------------------------------------- */
 
 static void layer_forward(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
-                          float *sc) {
+                          int half, float *sc) {
     norm_rows(m, s->x, L->attn_norm, s->h, n);
     job qkv[3] = {{&L->wq, s->h, s->q}, {&L->wk, s->h, s->k}, {&L->wv, s->h, s->v}};
     run_jobs(m, s, qkv, 3, n);
-    prepare_qk(m, L, s, n, pos0, sc);
-    attention(m, L, s, n, pos0, sc);
+    prepare_qkv(m, L, s, n, pos0, half, sc);
+    attention(m, L, s, n, pos0, half, sc);
     matmul1(m, s, &L->wo, s->att, s->o, n);
     add_residual(m, s->x, s->o, L->attn_post_norm, n);
 
@@ -274,7 +307,7 @@ static void layer_forward(const fq_model *m, const fq_layer *L, fq_scratch *s, i
 }
 
 void fq_engine_forward(const fq_model *m, fq_scratch *s, const int64_t *ids, int64_t n, int64_t pos0,
-                       int nthreads) {
+                       int half, int nthreads) {
     const int64_t d = m->n_embd;
     (void)nthreads;
     FQ_OMP("omp parallel num_threads(nthreads)")
@@ -288,7 +321,7 @@ void fq_engine_forward(const fq_model *m, fq_scratch *s, const int64_t *ids, int
             if (m->embed_scale != 0.0f)
                 for (int64_t e = 0; e < d; e++) xi[e] *= m->embed_scale;
         }
-        for (int64_t il = 0; il < m->n_layer; il++) layer_forward(m, &m->layers[il], s, n, pos0, sc);
+        for (int64_t il = 0; il < m->n_layer; il++) layer_forward(m, &m->layers[il], s, n, pos0, half, sc);
 
         norm_rows(m, s->x + (n - 1) * d, m->output_norm, s->h, 1);
         matmul1(m, s, &m->output, s->h, s->logits, 1);
