@@ -26,6 +26,12 @@ THREADPOOL_PARAMS_BYTES = 4096                # >= sizeof(struct ggml_threadpool
 CONTEXT_SLACK_BYTES = 1 << 20                 # tensor/graph headers and alignment padding
 
 
+
+def _float_view(lib, tensor, shape: tuple[int, int]) -> np.ndarray:
+    """A numpy view of a ggml float32 tensor's data (no copy)."""
+    data = ctypes.cast(lib.ggml_get_data(tensor), ctypes.POINTER(ctypes.c_float))
+    return np.ctypeslib.as_array(data, shape=shape)
+
 class GGMLUnavailable(RuntimeError):
     """llama-cpp-python (and so libggml) is not importable, or its ggml lacks a needed symbol."""
 
@@ -176,10 +182,8 @@ class GGMLMatmul:
         except BaseException:
             self.close()
             raise
-        self._x_view = np.ctypeslib.as_array(
-            ctypes.cast(lib.ggml_get_data(self._x), ctypes.POINTER(ctypes.c_float)), shape=(n, cols))
-        self._y_view = np.ctypeslib.as_array(
-            ctypes.cast(lib.ggml_get_data(self._y), ctypes.POINTER(ctypes.c_float)), shape=(n, rows))
+        self._x_view = _float_view(lib, self._x, (n, cols))
+        self._y_view = _float_view(lib, self._y, (n, rows))
 
     def set_input(self, x: np.ndarray) -> None:
         x = np.asarray(x, dtype=np.float32).reshape(self.n, self.cols)
@@ -271,10 +275,8 @@ class GGMLRepackedMatmul(GGMLMatmul):
         except BaseException:
             self.close()
             raise
-        self._x_view = np.ctypeslib.as_array(
-            ctypes.cast(lib.ggml_get_data(self._x), ctypes.POINTER(ctypes.c_float)), shape=(n, cols))
-        self._y_view = np.ctypeslib.as_array(
-            ctypes.cast(lib.ggml_get_data(self._y), ctypes.POINTER(ctypes.c_float)), shape=(n, rows))
+        self._x_view = _float_view(lib, self._x, (n, cols))
+        self._y_view = _float_view(lib, self._y, (n, rows))
 
     def compute(self) -> None:
         status = self._lib.ggml_backend_graph_compute(self._backend, self._graph)
