@@ -22,6 +22,16 @@ typedef void (*fq_dot_f32_fn)(const uint8_t *wrow, int64_t nblocks, const float 
 typedef void (*fq_dot_q8_fn)(const uint8_t *wrow, int64_t nblocks, const uint8_t *xq,
                              int64_t xq_stride, int nx, float *out, int64_t out_stride);
 
+/* out[j * out_stride + r] = dot(row r, column j) for r < nrows (<= FQ_GEMM_ROWS) and j < n: the
+ * rows w + r * row_bytes against n quantized activation rows (stride xq_stride bytes). A GEMM
+ * tile: the rows are decoded once for all n columns. */
+typedef void (*fq_gemm_q8_fn)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nblocks,
+                              const uint8_t *xq, int64_t xq_stride, int64_t n, float *out,
+                              int64_t out_stride);
+#define FQ_GEMM_ROWS 8
+/* Fewest columns for which callers use gemm_q8 instead of dot_q8 (measured on AVX2). */
+#define FQ_GEMM_MIN_COLS 4
+
 typedef struct fq_kernels {
     int type_id;          /* GGML type id */
     const char *name;
@@ -36,6 +46,7 @@ typedef struct fq_kernels {
      * mins/offsets cost one FMA per 16 sums instead of one per weight (FQ_XSUM_GROUP). Every
      * caller of dot_f32 must honour it (fq_matmul does: row stride cols + cols/16). */
     int f32_sums;
+    fq_gemm_q8_fn gemm_q8; /* NULL: callers use dot_q8 for every n */
 } fq_kernels;
 
 #define FQ_XSUM_GROUP 16

@@ -69,6 +69,13 @@ int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_b
     FQ_OMP("omp parallel for num_threads(nthreads) schedule(dynamic, 2)")
     for (int64_t t = 0; t < ntiles; t++) {
         const int64_t r1 = (t + 1) * FQ_ROW_TILE < rows ? (t + 1) * FQ_ROW_TILE : rows;
+        if (af && k->gemm_q8 && n >= FQ_GEMM_MIN_COLS) {
+            for (int64_t r = t * FQ_ROW_TILE; r < r1; r += FQ_GEMM_ROWS) {
+                const int nr = (int)(r1 - r < FQ_GEMM_ROWS ? r1 - r : FQ_GEMM_ROWS);
+                k->gemm_q8(w + r * row_bytes, row_bytes, nr, nb, xq, xq_stride, n, out + r, rows);
+            }
+            continue;
+        }
         for (int64_t j0 = 0; j0 < n; j0 += FQ_COLS_PER_CALL) {
             const int nx = (int)(n - j0 < FQ_COLS_PER_CALL ? n - j0 : FQ_COLS_PER_CALL);
             for (int64_t r = t * FQ_ROW_TILE; r < r1; r++) {

@@ -1,6 +1,6 @@
 /* AVX2 unpackers of the non-linear 4-bit grid types IQ4_NL (32-blocks) and IQ4_XS (256-blocks):
  * nibbles become grid values with one byte shuffle. q stays signed (-127..113). */
-#include "avx2_common.h"
+#include "avx2_gemm.h"
 #include "simd_kernels.h"
 
 FQ_AVX_INLINE __m256i fq_avx_unpack_iq4_nl(const uint8_t *p, float *d, float *m) {
@@ -25,3 +25,5 @@ FQ_AVX_INLINE void fq_avx_unpack_iq4_xs(const uint8_t *p, fq_unpackedK *u) {
 
 FQ_AVX_DEFINE_DOTS(iq4_nl, 32, 18, 1, 0)
 FQ_AVX_DEFINE_DOTS(iq4_xs, K, 136, 1, 0)
+FQ_AVX_DEFINE_GEMM(iq4_nl, 32, 18, 1, 0, 1)
+FQ_AVX_DEFINE_GEMM(iq4_xs, K, 136, 1, 0, 1)

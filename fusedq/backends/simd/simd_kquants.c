@@ -1,7 +1,7 @@
 /* AVX2 unpackers of the K-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (256-element super-blocks). q is
  * kept unsigned (offsets of Q3_K/Q6_K folded into the mins, see unpack_generic.h), so the shared
  * dot loops of avx2_common.h feed it to maddubs directly; every q <= 63 (no saturation). */
-#include "avx2_common.h"
+#include "avx2_gemm.h"
 #include "simd_kernels.h"
 
 FQ_AVX_INLINE __m256i fq_avx_bits2(__m256i v, int shift) {
@@ -205,3 +205,10 @@ FQ_AVX_DEFINE_DEDICATED_Q8(q4_K, fq_avx_q4_K_q8)
 FQ_AVX_DEFINE_DEDICATED_F32(q4_K, fq_avx_q4_K_f32)
 FQ_AVX_DEFINE_DOTS(q5_K, K, 176, 0, 1)
 FQ_AVX_DEFINE_DOTS(q6_K, K, 210, 0, 1)
+
+/* GEMM tiles; depth: int16 sums of 4 maddubs for q <= 31, 2 for Q6_K's q <= 63. */
+FQ_AVX_DEFINE_GEMM(q2_K, K, 84, 0, 1, 4)
+FQ_AVX_DEFINE_GEMM(q3_K, K, 110, 0, 1, 4)
+FQ_AVX_DEFINE_GEMM(q4_K, K, 144, 0, 1, 4)
+FQ_AVX_DEFINE_GEMM(q5_K, K, 176, 0, 1, 4)
+FQ_AVX_DEFINE_GEMM(q6_K, K, 210, 0, 1, 2)

@@ -1,6 +1,6 @@
 /* AVX2 unpackers of the 32-element block types Q4_0, Q4_1, Q5_0, Q5_1, Q8_0; the dot loops are
  * the shared ones of avx2_common.h. */
-#include "avx2_common.h"
+#include "avx2_gemm.h"
 #include "simd_kernels.h"
 
 /* Like Q5_0: q unsigned (0..15), offset in m = -8 d. */
@@ -53,3 +53,10 @@ FQ_AVX_DEFINE_DOTS(q4_1, 32, 20, 0, 1)
 FQ_AVX_DEFINE_DOTS(q5_0, 32, 22, 0, 1)
 FQ_AVX_DEFINE_DOTS(q5_1, 32, 24, 0, 1)
 FQ_AVX_DEFINE_DOTS(q8_0, 32, 34, 1, 0)
+
+/* GEMM tiles; depth: int16 sums of up to 8 maddubs for 4-bit q, 4 for 5-bit, 1 for 8-bit. */
+FQ_AVX_DEFINE_GEMM(q4_0, 32, 18, 0, 1, 8)
+FQ_AVX_DEFINE_GEMM(q4_1, 32, 20, 0, 1, 8)
+FQ_AVX_DEFINE_GEMM(q5_0, 32, 22, 0, 1, 4)
+FQ_AVX_DEFINE_GEMM(q5_1, 32, 24, 0, 1, 4)
+FQ_AVX_DEFINE_GEMM(q8_0, 32, 34, 1, 0, 1)

@@ -126,6 +126,13 @@ static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, 
         if (L->partner != FQ_ACT_F32) {
             const uint8_t *xq = s->xq[L->partner];
             const int64_t stride = xq_stride(m, L->partner, cols);
+            if (k->gemm_q8 && n >= FQ_GEMM_MIN_COLS) {
+                for (int64_t r = r0; r < r1; r += FQ_GEMM_ROWS) {
+                    const int nr = (int)(r1 - r < FQ_GEMM_ROWS ? r1 - r : FQ_GEMM_ROWS);
+                    k->gemm_q8(L->w + r * L->row_bytes, L->row_bytes, nr, nb, xq, stride, n, out + r, rows);
+                }
+                continue;
+            }
             for (int64_t j0 = 0; j0 < n; j0 += COL_GROUP) {
                 const int nx = (int)(n - j0 < COL_GROUP ? n - j0 : COL_GROUP);
                 for (int64_t r = r0; r < r1; r++)

@@ -1,0 +1,232 @@
+/* q8 GEMM tiles of the simd backend: FQ_GEMM_ROWS (8) weight rows against n quantized
+ * activation columns in one call, written once for every quantized type.
+ *
+ * The 8 rows are unpacked once per call, with the type's own unpacker, into an interleaved tile:
+ * for every 4 consecutive k, one 32-byte vector holds 4 bytes of each of the 8 rows (lane r =
+ * row r). One maddubs of that vector against 4 activation bytes broadcast to all lanes yields
+ * the partial dots of all 8 rows at once, so there are no horizontal sums, one float FMA per
+ * block serves 8 rows, and the unpack cost is paid once for all n columns. Scales stay integer
+ * inside a block (madd with a per-row int16 scale vector); mins meet the activation block sums.
+ * K is processed in chunks of FQ_TILE_K so the tile (about 23 KB) stays in L1. Every output is
+ * computed from the same inputs in the same order whatever the thread count. */
+#ifndef FQ_AVX2_GEMM_H
+#define FQ_AVX2_GEMM_H
+
+#include "avx2_common.h"
+
+#define FQ_TILE_K 2048   /* weight elements per row held in a tile */
+#define FQ_GEMM_PASS 4   /* activation columns per pass over the tile */
+#define FQ_GEMM_BLOCK_32 32
+#define FQ_GEMM_BLOCK_K FQ_QK
+
+typedef struct {
+    __m256i q[FQ_TILE_K / 4];     /* vector v: bytes 4v..4v+3 of each row, lane r = row r */
+    __m256i sc[FQ_TILE_K / 16];   /* K family, per 16 values: int16 lanes 2r, 2r+1 = scale of row r */
+    __m256i mn[FQ_TILE_K / 32];   /* K family, per 2 groups: int16 lanes 2r, 2r+1 = mins of row r */
+    __m256 d[FQ_TILE_K / 32];     /* per block: scale of each row */
+    __m256 m[FQ_TILE_K / 32];     /* per block: offset (32-blocks) or dmin (K family) of each row */
+} fq_gemm_tile;
+
+/* In place: v[k] lane r (dword) <- v[r] lane k. */
+FQ_AVX_INLINE void fq_avx_transpose8x32(__m256i *v) {
+    __m256i t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) { /* rows 0-3, rows 4-7 */
+        __m256i *a = t + 4 * h, *o = u + 4 * h;
+        o[0] = _mm256_unpacklo_epi64(a[0], a[2]);
+        o[1] = _mm256_unpackhi_epi64(a[0], a[2]);
+        o[2] = _mm256_unpacklo_epi64(a[1], a[3]);
+        o[3] = _mm256_unpackhi_epi64(a[1], a[3]);
+    }
+    for (int k = 0; k < 4; k++) {
+        v[k] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);
+        v[k + 4] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);
+    }
+}
+
+/* ---- packing: rows w + r * row_bytes (r < nrows; missing rows are zero), blocks b0.. ---- */
+
+FQ_AVX_INLINE void fq_gemm_pack32(fq_avx_unpack32_fn unpack, const int ts, const uint8_t *w,
+                                  int64_t row_bytes, int nrows, int64_t b0, int nblk,
+                                  fq_gemm_tile *t) {
+    for (int b = 0; b < nblk; b++) {
+        __m256i q[8];
+        float d[8], m[8];
+        for (int r = 0; r < 8; r++) {
+            if (r < nrows) {
+                q[r] = unpack(w + r * row_bytes + (b0 + b) * ts, d + r, m + r);
+            } else {
+                q[r] = _mm256_setzero_si256();
+                d[r] = m[r] = 0.0f;
+            }
+        }
+        fq_avx_transpose8x32(q);
+        for (int v = 0; v < 8; v++) t->q[8 * b + v] = q[v];
+        t->d[b] = _mm256_loadu_ps(d);
+        t->m[b] = _mm256_loadu_ps(m);
+    }
+}
+
+FQ_AVX_INLINE void fq_gemm_packK(fq_avx_unpackK_fn unpack, const int ts, const uint8_t *w,
+                                 int64_t row_bytes, int nrows, int64_t b0, int nblk,
+                                 fq_gemm_tile *t) {
+    fq_unpackedK u[8];
+    for (int b = 0; b < nblk; b++) {
+        float d[8], dmin[8];
+        int16_t sc[16][16] __attribute__((aligned(32))), mn[8][16] __attribute__((aligned(32)));
+        for (int r = 0; r < 8; r++) {
+            if (r < nrows) unpack(w + r * row_bytes + (b0 + b) * ts, u + r);
+            else memset(u + r, 0, sizeof u[r]);
+            d[r] = u[r].d;
+            dmin[r] = u[r].dmin;
+            for (int g = 0; g < 16; g++) sc[g][2 * r] = sc[g][2 * r + 1] = u[r].sc[g];
+            for (int p = 0; p < 8; p++) mn[p][2 * r] = u[r].mn[2 * p], mn[p][2 * r + 1] = u[r].mn[2 * p + 1];
+        }
+        for (int c = 0; c < FQ_QK / 32; c++) {
+            __m256i q[8];
+            for (int r = 0; r < 8; r++) q[r] = _mm256_load_si256((const __m256i *)(u[r].q + 32 * c));
+            fq_avx_transpose8x32(q);
+            for (int v = 0; v < 8; v++) t->q[64 * b + 8 * c + v] = q[v];
+        }
+        for (int g = 0; g < 16; g++) t->sc[16 * b + g] = _mm256_load_si256((const __m256i *)sc[g]);
+        for (int p = 0; p < 8; p++) t->mn[8 * b + p] = _mm256_load_si256((const __m256i *)mn[p]);
+        t->d[b] = _mm256_loadu_ps(d);
+        t->m[b] = _mm256_loadu_ps(dmin);
+    }
+}
+
+/* ---- the product of a packed tile with NC columns ---- */
+
+FQ_AVX_INLINE __m256i fq_gemm_bcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* Integer sum over `count` consecutive tile vectors from `v0`, for NC columns whose activation
+ * bytes start at x[j]: int16 partial sums of `depth` vectors (depth * max|q| * 2 * 127 fits
+ * int16: the caller's promise), each group of depth widened with madd against `scale`. */
+FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int count, const int depth,
+                                   const int signed_q, const int8_t *const *x, __m256i scale,
+                                   __m256i *isum, const int NC) {
+    for (int g = 0; g < count; g += depth) {
+        __m256i s16[FQ_GEMM_PASS];
+        for (int v = g; v < g + depth; v++) {
+            const __m256i q = _mm256_load_si256(t->q + v0 + v);
+            const __m256i a = signed_q ? _mm256_sign_epi8(q, q) : q;
+            for (int j = 0; j < NC; j++) {
+                __m256i xb = fq_gemm_bcast4(x[j] + 4 * v);
+                if (signed_q) xb = _mm256_sign_epi8(xb, q);
+                const __m256i p = _mm256_maddubs_epi16(a, xb);
+                s16[j] = v == g ? p : _mm256_add_epi16(s16[j], p);
+            }
+        }
+        for (int j = 0; j < NC; j++) isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(s16[j], scale));
+    }
+}
+
+FQ_AVX_INLINE void fq_gemm_store(__m256 *acc, int accumulate, float *out, int64_t os, int nrows,
+                                 const int NC) {
+    for (int j = 0; j < NC; j++) {
+        float *o = out + j * os;
+        if (nrows == 8) {
+            if (accumulate) acc[j] = _mm256_add_ps(acc[j], _mm256_loadu_ps(o));
+            _mm256_storeu_ps(o, acc[j]);
+        } else {
+            float tmp[8];
+            _mm256_storeu_ps(tmp, acc[j]);
+            for (int r = 0; r < nrows; r++) o[r] = accumulate ? o[r] + tmp[r] : tmp[r];
+        }
+    }
+}
+
+/* 32-blocks: columns xq + j * xs (fq_q8_32 rows), blocks b0 .. b0 + nblk of the tile. */
+FQ_AVX_INLINE void fq_gemm_run32(const fq_gemm_tile *t, int nblk, int64_t b0, const int signed_q,
+                                 const int has_min, const int depth, const uint8_t *xq, int64_t xs,
+                                 float *out, int64_t os, int nrows, int accumulate, const int NC) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[FQ_GEMM_PASS];
+    for (int j = 0; j < NC; j++) acc[j] = _mm256_setzero_ps();
+    for (int b = 0; b < nblk; b++) {
+        const fq_q8_32 *y[FQ_GEMM_PASS];
+        const int8_t *x[FQ_GEMM_PASS];
+        __m256i isum[FQ_GEMM_PASS];
+        for (int j = 0; j < NC; j++) {
+            y[j] = (const fq_q8_32 *)(xq + j * xs) + b0 + b;
+            x[j] = y[j]->qs;
+            isum[j] = _mm256_setzero_si256();
+        }
+        fq_gemm_dot_run(t, 8 * b, 8, depth, signed_q, x, ones, isum, NC);
+        for (int j = 0; j < NC; j++) {
+            const __m256 dd = _mm256_mul_ps(t->d[b], _mm256_set1_ps(y[j]->d));
+            acc[j] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum[j]), acc[j]);
+            if (has_min) acc[j] = _mm256_fmadd_ps(t->m[b], _mm256_set1_ps(y[j]->s), acc[j]);
+        }
+    }
+    fq_gemm_store(acc, accumulate, out, os, nrows, NC);
+}
+
+/* 256-blocks (fq_q8_K columns): per-16 scales in the integer sum, mins through the block sums. */
+FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, const int signed_q,
+                                const int has_min, const int depth, const uint8_t *xq, int64_t xs,
+                                float *out, int64_t os, int nrows, int accumulate, const int NC) {
+    __m256 acc[FQ_GEMM_PASS];
+    for (int j = 0; j < NC; j++) acc[j] = _mm256_setzero_ps();
+    for (int b = 0; b < nblk; b++) {
+        const fq_q8_K *y[FQ_GEMM_PASS];
+        const int8_t *x[FQ_GEMM_PASS];
+        __m256i isum[FQ_GEMM_PASS];
+        for (int j = 0; j < NC; j++) {
+            y[j] = (const fq_q8_K *)(xq + j * xs) + b0 + b;
+            isum[j] = _mm256_setzero_si256();
+        }
+        for (int g = 0; g < 16; g++) {
+            for (int j = 0; j < NC; j++) x[j] = y[j]->qs + 16 * g;
+            fq_gemm_dot_run(t, 64 * b + 4 * g, 4, depth, signed_q, x, t->sc[16 * b + g], isum, NC);
+        }
+        for (int j = 0; j < NC; j++) {
+            const __m256 dy = _mm256_set1_ps(y[j]->d);
+            acc[j] = _mm256_fmadd_ps(_mm256_mul_ps(t->d[b], dy), _mm256_cvtepi32_ps(isum[j]), acc[j]);
+        }
+        if (has_min) {
+            __m256i imin[FQ_GEMM_PASS];
+            for (int j = 0; j < NC; j++) imin[j] = _mm256_setzero_si256();
+            for (int p = 0; p < 8; p++) {
+                const __m256i mn = t->mn[8 * b + p];
+                for (int j = 0; j < NC; j++)
+                    imin[j] = _mm256_add_epi32(imin[j], _mm256_madd_epi16(mn, fq_gemm_bcast4((const int8_t *)(y[j]->bsums + 2 * p))));
+            }
+            for (int j = 0; j < NC; j++) {
+                const __m256 dy = _mm256_set1_ps(y[j]->d);
+                acc[j] = _mm256_fnmadd_ps(_mm256_mul_ps(t->m[b], dy), _mm256_cvtepi32_ps(imin[j]), acc[j]);
+            }
+        }
+    }
+    fq_gemm_store(acc, accumulate, out, os, nrows, NC);
+}
+
+/* The exported tile kernel of one type (signature fq_gemm_q8_fn in kernel_table.h).
+ * FAMILY: 32 or K; DEPTH: maddubs results summed in int16 before widening (see dot_run). */
+#define FQ_AVX_DEFINE_GEMM(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                               \
+    void fq_avx2_gemm_q8_##name(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,      \
+                                const uint8_t *xq, int64_t xs, int64_t n, float *out,            \
+                                int64_t os) {                                                    \
+        enum { PER_TILE = FQ_TILE_K / FQ_GEMM_BLOCK_##FAMILY };                                  \
+        fq_gemm_tile tile;                                                                       \
+        for (int64_t b0 = 0; b0 < nb; b0 += PER_TILE) {                                          \
+            const int nblk = (int)(nb - b0 < PER_TILE ? nb - b0 : PER_TILE);                     \
+            fq_gemm_pack##FAMILY(fq_avx_unpack_##name, ts, w, row_bytes, nrows, b0, nblk, &tile); \
+            int64_t j = 0;                                                                       \
+            for (; j + FQ_GEMM_PASS <= n; j += FQ_GEMM_PASS)                                     \
+                fq_gemm_run##FAMILY(&tile, nblk, b0, SIGNED, HAS_MIN, DEPTH, xq + j * xs, xs,    \
+                                    out + j * os, os, nrows, b0 > 0, FQ_GEMM_PASS);              \
+            for (; j < n; j++)                                                                   \
+                fq_gemm_run##FAMILY(&tile, nblk, b0, SIGNED, HAS_MIN, DEPTH, xq + j * xs, xs,    \
+                                    out + j * os, os, nrows, b0 > 0, 1);                         \
+        }                                                                                        \
+    }
+
+#endif
