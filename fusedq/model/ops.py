@@ -48,7 +48,24 @@ def gelu_tanh_gate(gate: np.ndarray, up: np.ndarray) -> np.ndarray:
     return gate
 
 
+def gelu_tanh_gate_f16(gate: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """gelu_tanh_gate as llama.cpp computes it: GELU through a float16 table (input and result
+    rounded to float16) for -10 < x < 10; 0 below, x above."""
+    x = gate.copy()
+    gate[...] = gate.astype(np.float16).astype(np.float32)
+    gelu_tanh_gate(gate, np.ones_like(gate))
+    with np.errstate(over="ignore"):
+        gate[...] = gate.astype(np.float16).astype(np.float32)
+    gate[x <= F32(-10.0)] = F32(0.0)
+    high = x >= F32(10.0)
+    gate[high] = x[high]
+    gate *= up
+    return gate
+
+
 GATE_ACTIVATIONS = {"silu": silu_gate, "gelu_tanh": gelu_tanh_gate}
+# llama.cpp's float16 versions, used when the forward rounds like llama.cpp (f16_rounding)
+GATE_ACTIVATIONS_F16 = {**GATE_ACTIVATIONS, "gelu_tanh": gelu_tanh_gate_f16}
 
 
 def softmax_inplace(scores: np.ndarray) -> np.ndarray:

@@ -178,3 +178,22 @@ def test_concurrent_python_threads_get_correct_results(backend):
         outs = list(pool.map(lambda _: t.matmul(x, "q8", backend=backend), range(8)))
     for out in outs:
         assert np.array_equal(out, expected)
+
+
+QUANT_TYPES = [n for n in ALL_TYPES if QTYPES[n].act_partner]
+
+
+@pytest.mark.parametrize("name", QUANT_TYPES)
+def test_q8_gemm_tiles_over_long_rows(backend, name):
+    """Batches use the GEMM tile kernels (8 rows x all columns); rows longer than one tile's K
+    chunk (2048) are summed over several chunks. 4352 = 17 x 256 values: two full chunks and a
+    partial one; 19 rows: two full 8-row tiles and a partial one; 6 columns: a pass of 4 + 2."""
+    rows, cols, n = 19, 4352, 6
+    t = fusedq.QuantizedTensor.from_bytes(random_blocks(QTYPES[name], rows, cols, seed=11),
+                                          name, (rows, cols))
+    x = np.random.default_rng(5).standard_normal((n, cols)).astype(np.float32)
+    got = t.matmul(x, "q8", backend=backend)
+    ref = t.matmul(x, "q8", backend="numpy").astype(np.float64)
+    assert rel(got, ref) <= 1e-5
+    one_by_one = np.stack([t.matmul(x[j], "q8", backend=backend) for j in range(n)])
+    assert rel(got, one_by_one.astype(np.float64)) <= 1e-6

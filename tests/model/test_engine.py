@@ -27,7 +27,7 @@ def _pair(path, backend, activations="q8", half=True, n_ctx=64):
     model = load_tiny(path, backend=backend, activations=activations, n_ctx=n_ctx)
     assert isinstance(model.transformer, CompiledTransformer)
     ref = Transformer(model.config, model.weights, model.n_ctx)
-    model.transformer.half_attention = ref.half_attention = half
+    model.transformer.f16_rounding = ref.f16_rounding = half
     return model.transformer, ref
 
 
@@ -164,7 +164,7 @@ def test_smollm2_matches_numpy_forward(smollm):
     eng = smollm.transformer
     assert isinstance(eng, CompiledTransformer)
     ref = Transformer(smollm.config, smollm.weights, smollm.n_ctx)
-    eng.half_attention = ref.half_attention = False
+    eng.f16_rounding = ref.f16_rounding = False
     ids = [1, 504, 3458, 282, 4371, 314, 253]
     a, b = _run(eng, ids[:5]), _run(ref, ids[:5])
     assert _rel(a, b) < 1e-5 and np.argmax(a) == np.argmax(b)

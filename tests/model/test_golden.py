@@ -54,7 +54,7 @@ def _cosine(a, b):
 # changes later layers): a 1e-6 perturbation of Gemma's embeddings moves prompt 0 between cosine
 # 0.9987 and 0.9997, and llama.cpp itself, with only flash attention switched on, moves SmolLM2's
 # prompt 0 to 0.994 against its own golden logits. With llama.cpp's f16 rounding of K, V, q and the
-# attention weights (Transformer.half_attention, on by default) both models meet 0.999.
+# attention weights (Transformer.f16_rounding, on by default) both models meet 0.999.
 @pytest.mark.parametrize("name,activations", [
     ("gemma3", "q8"), ("gemma3", "f32"), ("smollm2", "q8"), ("smollm2", "f32")])
 def test_logits_cosine(name, activations):

@@ -103,7 +103,7 @@ IDS = [256, 72, 101, 108, 108, 111, 44, 32, 119, 111, 114, 108, 100, 33, 32, 84,
 
 def _exact(model):
     """Float32 attention throughout (no f16 rounding of K/V/q/weights as llama.cpp does)."""
-    model.transformer.half_attention = False
+    model.transformer.f16_rounding = False
     return model
 
 

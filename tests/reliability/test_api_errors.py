@@ -82,7 +82,10 @@ def test_matmul_converts_float64_and_strided_x(tensor, backend, mode):
     reversed_rows = tensor.matmul(x[::-1], activations=mode, backend=backend)   # negative stride
     np.testing.assert_array_equal(reversed_rows, want[::-1])
     one = tensor.matmul(wide[2, ::2], activations=mode, backend=backend)   # strided 1-D
-    np.testing.assert_array_equal(one, want[2])
+    np.testing.assert_array_equal(one, tensor.matmul(x[2].copy(), activations=mode, backend=backend))
+    # one column vs five: the q8 GEMM tile sums in another order than the GEMV kernel (results
+    # are bitwise independent of the thread count, not of the batch size)
+    np.testing.assert_allclose(one, want[2], rtol=0, atol=1e-6 * np.abs(want[2]).max())
     assert tensor.matmul(np.zeros((0, COLS)), activations=mode, backend=backend).shape == (0, ROWS)
 
 

@@ -1,5 +1,6 @@
 /* Activation quantizers, portable C. In float32, per block: amax = max|x|, d = amax / 127,
- * id = 1/d (0 when d == 0), q = round-half-even(x * id): exactly numpy_ref/activations.py. */
+ * id = 1/d (0 when d == 0), q = round-half-even(x * id); 32-blocks then store d rounded to
+ * float16, as llama.cpp does (see stored_scale): exactly numpy_ref/activations.py. */
 #include <math.h>
 
 #include "act_quant.h"
@@ -17,6 +18,13 @@ static float block_inverse_scale(const float *x, int n, float *d_out) {
     return d != 0.0f ? 1.0f / d : 0.0f;
 }
 
+/* The scale a 32-block stores: rounded to float16 as llama.cpp stores it, unless float16 would
+ * overflow it or flush it to zero (llama.cpp then computes inf or 0; this keeps float32). */
+static float stored_scale(float d) {
+    const float h = fq_round_to_half(d);
+    return (h == 0.0f || isinf(h)) ? d : h;
+}
+
 static void quantize_q8_32(const float *x, uint8_t *dst, int64_t n) {
     fq_q8_32 *y = (fq_q8_32 *)dst;
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
@@ -27,8 +35,9 @@ static void quantize_q8_32(const float *x, uint8_t *dst, int64_t n) {
             y[b].qs[i] = (int8_t)q;
             sum += q;
         }
+        d = stored_scale(d);
         y[b].d = d;
-        y[b].s = d * (float)sum;
+        y[b].s = d * (float)sum; /* exact: 11 + 12 significant bits */
     }
 }
 

@@ -67,6 +67,29 @@ static inline float fq_half_to_float(fq_half h) {
     return f;
 }
 
+/* x rounded to the nearest IEEE half (ties to even; overflow to inf), returned as float. */
+static inline float fq_round_to_half(float x) {
+    uint32_t u, a, s;
+    memcpy(&u, &x, 4);
+    a = u & 0x7fffffffu;
+    s = u & 0x80000000u;
+    if (a >= 0x7f800000u) return x;                    /* inf, nan */
+    if (a >= 0x477ff000u) {                            /* >= 65520: rounds past the largest half */
+        u = s | 0x7f800000u;
+    } else if (a >= 0x38800000u) {                     /* normal half: keep 10 mantissa bits */
+        a = (a + 0xfffu + ((a >> 13) & 1u)) & ~0x1fffu;
+        u = s | a;
+    } else {                                           /* subnormal half: multiples of 2^-24 */
+        float f;
+        memcpy(&f, &a, 4);
+        f = (f + 0.5f) - 0.5f;
+        memcpy(&a, &f, 4);
+        u = s | a;
+    }
+    memcpy(&x, &u, 4);
+    return x;
+}
+
 static inline float fq_bf16_to_float(uint16_t h) {
     uint32_t bits = (uint32_t)h << 16;
     float f;

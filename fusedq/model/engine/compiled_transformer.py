@@ -66,6 +66,6 @@ class CompiledTransformer(Transformer):
         logits = None
         for start in range(0, ids.shape[0], step):
             chunk = ids[start:start + step]
-            logits = self.engine.forward(chunk, pos0 + start, self.half_attention, get_num_threads())
+            logits = self.engine.forward(chunk, pos0 + start, self.f16_rounding, get_num_threads())
             self.cache.length = pos0 + start + chunk.shape[0]
         return logits

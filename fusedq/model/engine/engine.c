@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "blocks.h"
 #include "engine.h"
 #include "omp_shim.h"
 
@@ -28,27 +29,7 @@ typedef struct job {
 
 /* ---- small float helpers ------------------------------------------------------------------ */
 
-static inline float round_f16(float x) {
-    uint32_t u, a, s;
-    memcpy(&u, &x, 4);
-    a = u & 0x7fffffffu;
-    s = u & 0x80000000u;
-    if (a >= 0x7f800000u) return x;                    /* inf, nan */
-    if (a >= 0x477ff000u) {                            /* >= 65520: rounds past the largest half */
-        u = s | 0x7f800000u;
-    } else if (a >= 0x38800000u) {                     /* normal half: keep 10 mantissa bits */
-        a = (a + 0xfffu + ((a >> 13) & 1u)) & ~0x1fffu;
-        u = s | a;
-    } else {                                           /* subnormal half: multiples of 2^-24 */
-        float f;
-        memcpy(&f, &a, 4);
-        f = (f + 0.5f) - 0.5f;
-        memcpy(&a, &f, 4);
-        u = s | a;
-    }
-    memcpy(&x, &u, 4);
-    return x;
-}
+static inline float round_f16(float x) { return fq_round_to_half(x); }
 
 float fq_round_f16(float x) { return round_f16(x); }
 
@@ -274,13 +255,21 @@ static void attention(const fq_model *m, const fq_layer *L, fq_scratch *s, int64
     }
 }
 
-static void gate_activation(const fq_model *m, float *g, const float *u, int64_t count) {
+/* half: GELU as llama.cpp's float16 table computes it (input and result rounded to f16 for
+ * -10 < x < 10; 0 below, x above), as ops.gelu_tanh_gate_f16. */
+static void gate_activation(const fq_model *m, float *g, const float *u, int64_t count, int half) {
     const float c2 = (float)(-2.0 * sqrt(2.0 / FQ_PI)), c3 = (float)(-2.0 * sqrt(2.0 / FQ_PI) * 0.044715);
+    const int gelu = m->gate_act == FQ_GATE_GELU_TANH, table = gelu && half;
     FQ_OMP("omp for schedule(static)")
     for (int64_t e = 0; e < count; e++) {
-        const float x = g[e];
+        const float x0 = g[e];
+        if (table && (x0 <= -10.0f || x0 >= 10.0f)) {
+            g[e] = x0 <= -10.0f ? 0.0f : x0 * u[e];
+            continue;
+        }
+        const float x = table ? round_f16(x0) : x0;
         float t;
-        if (m->gate_act == FQ_GATE_GELU_TANH) {   /* x / (1 + exp(-2 sqrt(2/pi) (x + 0.044715 x^3))) */
+        if (gelu) {   /* x / (1 + exp(-2 sqrt(2/pi) (x + 0.044715 x^3))) */
             t = x * x;
             t *= c3;
             t += c2;
@@ -289,7 +278,8 @@ static void gate_activation(const fq_model *m, float *g, const float *u, int64_t
             t = -x;
         }
         t = expf(t) + 1.0f;
-        g[e] = x / t * u[e];
+        const float a = x / t;
+        g[e] = (table ? round_f16(a) : a) * u[e];
     }
 }
 
@@ -308,7 +298,7 @@ static void layer_forward(const fq_model *m, const fq_layer *L, fq_scratch *s, i
     norm_rows(m, s->x, L->ffn_norm, s->h, n);
     job gate_up[2] = {{&L->gate, s->h, s->g}, {&L->up, s->h, s->u}};
     run_jobs(m, s, gate_up, 2, n);
-    gate_activation(m, s->g, s->u, n * m->n_ff);
+    gate_activation(m, s->g, s->u, n * m->n_ff, half);
     matmul1(m, s, &L->down, s->g, s->o, n);
     add_residual(m, s->x, s->o, L->ffn_post_norm, n);
 }

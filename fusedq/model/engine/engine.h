@@ -58,7 +58,7 @@ typedef struct fq_model {
 /* Runs tokens ids[0..n) at positions pos0.. (caller checked: 1 <= n <= n_batch, pos0 + n <= n_ctx,
  * ids < n_vocab, 1 <= nthreads <= max_threads); stores their K/V; returns s->logits of the last
  * position. half: round K, V (as stored), q and the attention weights to f16, as llama.cpp's
- * f16 KV cache does (Transformer.half_attention). */
+ * f16 KV cache does (Transformer.f16_rounding). */
 void fq_engine_forward(const fq_model *m, fq_scratch *s, const int64_t *ids, int64_t n,
                        int64_t pos0, int half, int nthreads);
 
