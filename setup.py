@@ -14,6 +14,7 @@ import sys
 import sysconfig
 import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 from setuptools import Extension, setup
@@ -83,6 +84,10 @@ BACKEND_SOURCES = {
 }
 
 
+def headers(*dirs: str) -> list[str]:
+    return sorted(str(p) for d in dirs for p in Path(d).glob("*.h"))
+
+
 def cython_extensions() -> list[Extension]:
     """The compiled backends: fusedq.backends.<name>._kernels for each entry of BACKEND_SOURCES."""
     extensions: list[Extension] = []
@@ -92,6 +97,7 @@ def cython_extensions() -> list[Extension]:
             f"fusedq.backends.{name}._kernels",
             sources=[f"{here}/_kernels.pyx", *(f"{here}/{s}" for s in sources), *COMMON_SOURCES],
             include_dirs=[here, COMMON_DIR, np.get_include()],
+            depends=headers(here, COMMON_DIR),  # rebuild when a header changes
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             # ISO C mode and no contraction: dequantizers stay bit-exact with gguf.
             extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno"],
@@ -100,6 +106,7 @@ def cython_extensions() -> list[Extension]:
         "fusedq.model.engine._engine",
         sources=[f"{ENGINE_DIR}/_engine.pyx", f"{ENGINE_DIR}/engine.c"],
         include_dirs=[ENGINE_DIR, COMMON_DIR, np.get_include()],
+        depends=headers(ENGINE_DIR, COMMON_DIR),
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno"],
         extra_link_args=["-lm"]))

@@ -28,6 +28,10 @@ typedef void (*fq_dot_q8_fn)(const uint8_t *wrow, int64_t nblocks, const uint8_t
 typedef void (*fq_gemm_q8_fn)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nblocks,
                               const uint8_t *xq, int64_t xq_stride, int64_t n, float *out,
                               int64_t out_stride);
+/* out[r] = dot(row r, the one quantized activation row xq) for r < nrows: GEMV over a row tile
+ * in one call. */
+typedef void (*fq_gemv_q8_fn)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nblocks,
+                              const uint8_t *xq, float *out);
 #define FQ_GEMM_ROWS 8
 /* Fewest columns for which callers use gemm_q8 instead of dot_q8 (measured on AVX2). */
 #define FQ_GEMM_MIN_COLS 4
@@ -47,6 +51,7 @@ typedef struct fq_kernels {
      * caller of dot_f32 must honour it (fq_matmul does: row stride cols + cols/16). */
     int f32_sums;
     fq_gemm_q8_fn gemm_q8; /* NULL: callers use dot_q8 for every n */
+    fq_gemv_q8_fn gemv_q8; /* NULL: callers use dot_q8 for n = 1 */
 } fq_kernels;
 
 #define FQ_XSUM_GROUP 16

@@ -69,6 +69,10 @@ int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_b
     FQ_OMP("omp parallel for num_threads(nthreads) schedule(dynamic, 2)")
     for (int64_t t = 0; t < ntiles; t++) {
         const int64_t r1 = (t + 1) * FQ_ROW_TILE < rows ? (t + 1) * FQ_ROW_TILE : rows;
+        if (af && k->gemv_q8 && n == 1) {
+            k->gemv_q8(w + t * FQ_ROW_TILE * row_bytes, row_bytes, r1 - t * FQ_ROW_TILE, nb, xq, out + t * FQ_ROW_TILE);
+            continue;
+        }
         if (af && k->gemm_q8 && n >= FQ_GEMM_MIN_COLS) {
             for (int64_t r = t * FQ_ROW_TILE; r < r1; r += FQ_GEMM_ROWS) {
                 const int nr = (int)(r1 - r < FQ_GEMM_ROWS ? r1 - r : FQ_GEMM_ROWS);

@@ -1,6 +1,7 @@
 /* AVX2 unpackers of the non-linear 4-bit grid types IQ4_NL (32-blocks) and IQ4_XS (256-blocks):
  * nibbles become grid values with one byte shuffle. q stays signed (-127..113). */
 #include "avx2_gemm.h"
+#include "avx2_gemv.h"
 #include "simd_kernels.h"
 
 FQ_AVX_INLINE __m256i fq_avx_unpack_iq4_nl(const uint8_t *p, float *d, float *m) {
@@ -27,3 +28,5 @@ FQ_AVX_DEFINE_DOTS(iq4_nl, 32, 18, 1, 0)
 FQ_AVX_DEFINE_DOTS(iq4_xs, K, 136, 1, 0)
 FQ_AVX_DEFINE_GEMM(iq4_nl, 32, 18, 1, 0, 1)
 FQ_AVX_DEFINE_GEMM(iq4_xs, K, 136, 1, 0, 1)
+FQ_AVX_DEFINE_GEMV_32(iq4_nl, 18, 1, 0)
+FQ_AVX_DEFINE_GEMV_K(iq4_xs, 136, 1, 0)

@@ -10,7 +10,9 @@
     void fq_avx2_dot_f32_##name(const uint8_t *w, int64_t nb, const float *x, int64_t xs,        \
                                 int nx, float *out, int64_t os);                                 \
     void fq_avx2_gemm_q8_##name(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,      \
-                                const uint8_t *xq, int64_t xs, int64_t n, float *out, int64_t os);
+                                const uint8_t *xq, int64_t xs, int64_t n, float *out, int64_t os); \
+    void fq_avx2_gemv_q8_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
+                                const uint8_t *xq, float *out);
 
 /* simd_float.c: float weights (q8 mode is f32 mode for them) */
 void fq_avx2_dot_f32_f32(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx, float *out, int64_t os);

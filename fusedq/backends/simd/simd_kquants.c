@@ -2,6 +2,7 @@
  * kept unsigned (offsets of Q3_K/Q6_K folded into the mins, see unpack_generic.h), so the shared
  * dot loops of avx2_common.h feed it to maddubs directly; every q <= 63 (no saturation). */
 #include "avx2_gemm.h"
+#include "avx2_gemv.h"
 #include "simd_kernels.h"
 
 FQ_AVX_INLINE __m256i fq_avx_bits2(__m256i v, int shift) {
@@ -212,3 +213,9 @@ FQ_AVX_DEFINE_GEMM(q3_K, K, 110, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q4_K, K, 144, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q5_K, K, 176, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q6_K, K, 210, 0, 1, 2)
+
+FQ_AVX_DEFINE_GEMV_K(q2_K, 84, 0, 1)
+FQ_AVX_DEFINE_GEMV_K(q3_K, 110, 0, 1)
+FQ_AVX_DEFINE_GEMV_ROWS(q4_K, fq_avx_q4_K_q8)
+FQ_AVX_DEFINE_GEMV_K(q5_K, 176, 0, 1)
+FQ_AVX_DEFINE_GEMV_K(q6_K, 210, 0, 1)

@@ -1,6 +1,7 @@
 /* AVX2 unpackers of the 32-element block types Q4_0, Q4_1, Q5_0, Q5_1, Q8_0; the dot loops are
  * the shared ones of avx2_common.h. */
 #include "avx2_gemm.h"
+#include "avx2_gemv.h"
 #include "simd_kernels.h"
 
 /* Like Q5_0: q unsigned (0..15), offset in m = -8 d. */
@@ -60,3 +61,9 @@ FQ_AVX_DEFINE_GEMM(q4_1, 32, 20, 0, 1, 8)
 FQ_AVX_DEFINE_GEMM(q5_0, 32, 22, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q5_1, 32, 24, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q8_0, 32, 34, 1, 0, 1)
+
+FQ_AVX_DEFINE_GEMV_32(q4_0, 18, 0, 1)
+FQ_AVX_DEFINE_GEMV_32(q4_1, 20, 0, 1)
+FQ_AVX_DEFINE_GEMV_32(q5_0, 22, 0, 1)
+FQ_AVX_DEFINE_GEMV_32(q5_1, 24, 0, 1)
+FQ_AVX_DEFINE_GEMV_32(q8_0, 34, 1, 0)

@@ -107,6 +107,10 @@ static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, 
         if (L->partner != FQ_ACT_F32) {
             const uint8_t *xq = s->xq[L->partner];
             const int64_t stride = xq_stride(m, L->partner, cols);
+            if (k->gemv_q8 && n == 1) {
+                k->gemv_q8(L->w + r0 * L->row_bytes, L->row_bytes, r1 - r0, nb, xq, out + r0);
+                continue;
+            }
             if (k->gemm_q8 && n >= FQ_GEMM_MIN_COLS) {
                 for (int64_t r = r0; r < r1; r += FQ_GEMM_ROWS) {
                     const int nr = (int)(r1 - r < FQ_GEMM_ROWS ? r1 - r : FQ_GEMM_ROWS);
