@@ -7,6 +7,19 @@
 #include "blocks.h"
 #include "kernel_table.h"
 
+/* Hot loops get an AVX2 clone chosen at load time (GCC ifunc); the code is plain C and both
+ * clones compute identical values. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define FQ_ACT_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define FQ_ACT_HOT
+#endif
+
+/* Round half to even for |v| < 2^22 (here |v| <= 127.x): adding and removing 1.5 * 2^23 leaves
+ * no fraction bits, and the default rounding mode rounds ties to even. Unlike nearbyintf this
+ * is not a library call, so the loops vectorise. */
+static inline float round_half_even(float v) { return (v + 12582912.0f) - 12582912.0f; }
+
 static float block_inverse_scale(const float *x, int n, float *d_out) {
     float amax = 0.0f;
     for (int i = 0; i < n; i++) {
@@ -25,13 +38,13 @@ static float stored_scale(float d) {
     return (h == 0.0f || isinf(h)) ? d : h;
 }
 
-static void quantize_q8_32(const float *x, uint8_t *dst, int64_t n) {
+FQ_ACT_HOT static void quantize_q8_32(const float *x, uint8_t *dst, int64_t n) {
     fq_q8_32 *y = (fq_q8_32 *)dst;
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
         float d, id = block_inverse_scale(x, 32, &d);
         int sum = 0;
         for (int i = 0; i < 32; i++) {
-            int q = (int)nearbyintf(x[i] * id);
+            int q = (int)round_half_even(x[i] * id);
             y[b].qs[i] = (int8_t)q;
             sum += q;
         }
@@ -41,14 +54,14 @@ static void quantize_q8_32(const float *x, uint8_t *dst, int64_t n) {
     }
 }
 
-static void quantize_q8_K(const float *x, uint8_t *dst, int64_t n) {
+FQ_ACT_HOT static void quantize_q8_K(const float *x, uint8_t *dst, int64_t n) {
     fq_q8_K *y = (fq_q8_K *)dst;
     for (int64_t b = 0; b < n / FQ_QK; b++, x += FQ_QK) {
         float d, id = block_inverse_scale(x, FQ_QK, &d);
         for (int g = 0; g < FQ_QK / 16; g++) {
             int sum = 0;
             for (int i = 16 * g; i < 16 * g + 16; i++) {
-                int q = (int)nearbyintf(x[i] * id);
+                int q = (int)round_half_even(x[i] * id);
                 y[b].qs[i] = (int8_t)q;
                 sum += q;
             }
