@@ -1,4 +1,5 @@
 """fusedq: fused dequantize-and-multiply kernels for GGUF-quantized weights, and a model runner."""
+from . import threads as _threads  # first: sets OpenMP's wait default before libgomp loads
 from .config import show_config
 from .gguf_file import GGUFError, GGUFFile, load_gguf
 from .quantize import quantize

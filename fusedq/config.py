@@ -1,6 +1,7 @@
 """show_config(): what runs here and why (backend, SIMD target, OpenMP, threads)."""
 from __future__ import annotations
 
+import os
 import platform
 
 from . import registry, threads
@@ -19,6 +20,8 @@ def show_config() -> str:
         lines.append(f"  {backend:7s} {state}")
     lines.extend(_build_lines())
     lines.append(f"threads: {threads.get_num_threads()} (physical cores: {threads.physical_cores()})")
+    wait = {k: os.environ[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ}
+    lines.append("OpenMP wait: " + (", ".join(f"{k}={v}" for k, v in wait.items()) or "library default"))
     return "\n".join(lines)
 
 

@@ -110,3 +110,22 @@ def test_show_config_mentions_backend_and_threads():
     text = fusedq.show_config()
     assert f"backend: {fusedq.get_backend()}" in text
     assert f"threads: {fusedq.get_num_threads()}" in text
+
+
+@pytest.mark.parametrize("given, expected", [
+    ({}, "10000"),                                   # fusedq's default for shared machines
+    ({"GOMP_SPINCOUNT": "5"}, "5"),                  # the user's choice stands
+    ({"OMP_WAIT_POLICY": "active"}, None),           # so does a wait policy
+])
+def test_openmp_wait_default_is_set_before_libgomp_loads(given, expected):
+    code = """
+        import os, fusedq
+        fusedq.QuantizedTensor  # noqa
+        print(os.environ.get("GOMP_SPINCOUNT"))
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    env.update(given)
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                         text=True, env=env, cwd=os.getcwd(), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(expected)
