@@ -15,14 +15,11 @@ from __future__ import annotations
 import os
 
 DEFAULT_GOMP_SPINCOUNT = "10000"
+LIBGOMP_SPINCOUNT = "300000"   # libgomp's own default (no wait policy set), for peers we measure
+USER_SET_OPENMP_WAIT = "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ
 
-
-def _default_openmp_wait() -> None:
-    if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
-        os.environ["GOMP_SPINCOUNT"] = DEFAULT_GOMP_SPINCOUNT
-
-
-_default_openmp_wait()
+if not USER_SET_OPENMP_WAIT:
+    os.environ["GOMP_SPINCOUNT"] = DEFAULT_GOMP_SPINCOUNT
 
 _num_threads: int | None = None
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import threads as fusedq_threads
+
 ENGINES = ("fusedq", "llama.cpp")
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])   # the directory holding fusedq/
 
@@ -36,6 +38,8 @@ def run_worker(engine: str, path, tests: list[str], reps: int = 1, threads: int 
                n_ctx: int = 1024, backend: str | None = None, timeout: float = 3600) -> dict:
     """One fresh process running one engine; its JSON result (with "skipped" or "error" on failure)."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), FUSEDQ_NUM_THREADS=str(threads))
+    if engine != "fusedq" and not fusedq_threads.USER_SET_OPENMP_WAIT:
+        env["GOMP_SPINCOUNT"] = fusedq_threads.LIBGOMP_SPINCOUNT   # the peer keeps its own default
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
     cmd = [sys.executable, "-m", "fusedq.benchmarking.e2e_worker", engine, str(path),
            "--tests", ",".join(tests), "--reps", str(reps), "--threads", str(threads),
