@@ -13,6 +13,7 @@ from .. import registry
 from ..gguf_file import GGUFFile, load_gguf
 from ..threads import set_num_threads
 from .blas_threads import limit_blas_threads
+from .memory import release_free_memory
 from .config import ModelConfig, config_from_metadata
 from .sampler import Sampler, SamplingParams
 from .streaming import TextAssembler, check_stops
@@ -51,7 +52,8 @@ class Model:
 
     def __init__(self, gguf: GGUFFile, config: ModelConfig, weights: Weights, tokenizer,
                  n_ctx: int, backend_name: str, n_batch: int = DEFAULT_BATCH):
-        self.gguf = gguf
+        # The GGUFFile itself is not kept: its metadata (the vocabulary as ~262k Python strings for
+        # Gemma) would stay alive for nothing. Tensors keep the memory map alive themselves.
         self.path = gguf.path
         self.config = config
         self.weights = weights
@@ -91,6 +93,8 @@ class Model:
             tokenizer = load_tokenizer(gguf.metadata)
         limit_blas_threads(1)
         model = cls(gguf, config, weights, tokenizer, n_ctx, be.name)
+        del gguf
+        release_free_memory()
         model.load_seconds = time.perf_counter() - t0
         return model
 

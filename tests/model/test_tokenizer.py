@@ -213,3 +213,15 @@ def test_every_pre_tokenizer_family_round_trips(metadata_of):
         tok = load_tokenizer(_with(md, pre=pre), cache=False)
         ids = tok.encode(text, add_bos=False)
         assert tok.decode(ids) == text, pre
+
+
+def test_token_table_holds_texts_compactly():
+    from fusedq.model.tokenizer_vocab import TokenTable
+    texts = ["<s>", "", "héllo", "▁tok", "\u4e2d", "😀"]
+    table = TokenTable(texts)
+    assert len(table) == len(texts) and list(table) == texts
+    assert [table[i] for i in range(-len(texts), 0)] == texts
+    for bad in (len(texts), -len(texts) - 1):
+        with pytest.raises(IndexError, match="out of range"):
+            table[bad]
+    assert len(TokenTable([])) == 0
