@@ -197,3 +197,20 @@ def test_q8_gemm_tiles_over_long_rows(backend, name):
     assert rel(got, ref) <= 1e-5
     one_by_one = np.stack([t.matmul(x[j], "q8", backend=backend) for j in range(n)])
     assert rel(got, one_by_one.astype(np.float64)) <= 1e-6
+
+
+@pytest.mark.parametrize("name", ["F32", "F16", "BF16"])
+def test_float_gemm_tiles_with_ragged_edges(backend, name):
+    """Float weights with 4+ columns take register-tiled GEMM kernels: rows, columns and the row
+    length (1001: a tail of 1 after 125 vectors of 8) need not fill a tile."""
+    rows, cols, n = 7, 1001, 5
+    t = fusedq.QuantizedTensor.from_bytes(random_blocks(QTYPES[name], rows, cols, seed=13),
+                                          name, (rows, cols))
+    w = gguf_quants.dequantize(t.data, gguf.GGMLQuantizationType(QTYPES[name].gguf_id))
+    x = np.random.default_rng(6).standard_normal((n, cols)).astype(np.float32)
+    exact = x.astype(np.float64) @ w.astype(np.float64).T
+    for mode in ("f32", "q8"):
+        got = t.matmul(x, mode, backend=backend)
+        assert rel(got, exact) <= 1e-5, mode
+        one_by_one = np.stack([t.matmul(x[j], mode, backend=backend) for j in range(n)])
+        assert rel(got, one_by_one.astype(np.float64)) <= 1e-6, mode

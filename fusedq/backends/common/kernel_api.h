@@ -9,7 +9,7 @@
 #include "matmul_driver.h"
 
 #define FQ_KERNEL_API_NAME "fusedq.kernel_api"
-#define FQ_KERNEL_API_VERSION 3 /* 2: fq_kernels.gemm_q8; 3: gemv_q8 */
+#define FQ_KERNEL_API_VERSION 4 /* 2: fq_kernels.gemm_q8; 3: gemv_q8; 4: gemm_f32 */
 
 typedef struct fq_kernel_api {
     int version;      /* FQ_KERNEL_API_VERSION of the backend that filled it */

@@ -32,6 +32,10 @@ typedef void (*fq_gemm_q8_fn)(const uint8_t *w, int64_t row_bytes, int nrows, in
  * in one call. */
 typedef void (*fq_gemv_q8_fn)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nblocks,
                               const uint8_t *xq, float *out);
+/* The same with float activation rows (x_stride in floats), for callers in f32 mode. */
+typedef void (*fq_gemm_f32_fn)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nblocks,
+                               const float *x, int64_t x_stride, int64_t n, float *out,
+                               int64_t out_stride);
 #define FQ_GEMM_ROWS 8
 /* Fewest columns for which callers use gemm_q8 instead of dot_q8 (measured on AVX2). */
 #define FQ_GEMM_MIN_COLS 4
@@ -52,6 +56,7 @@ typedef struct fq_kernels {
     int f32_sums;
     fq_gemm_q8_fn gemm_q8; /* NULL: callers use dot_q8 for every n */
     fq_gemv_q8_fn gemv_q8; /* NULL: callers use dot_q8 for n = 1 */
+    fq_gemm_f32_fn gemm_f32; /* NULL: callers use dot_f32 for every n */
 } fq_kernels;
 
 #define FQ_XSUM_GROUP 16

@@ -80,6 +80,11 @@ int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_b
             }
             continue;
         }
+        if (!af && k->gemm_f32 && n >= FQ_GEMM_MIN_COLS) {
+            const int64_t r0 = t * FQ_ROW_TILE;
+            k->gemm_f32(w + r0 * row_bytes, row_bytes, (int)(r1 - r0), nb, xf, x_stride, n, out + r0, rows);
+            continue;
+        }
         for (int64_t j0 = 0; j0 < n; j0 += FQ_COLS_PER_CALL) {
             const int nx = (int)(n - j0 < FQ_COLS_PER_CALL ? n - j0 : FQ_COLS_PER_CALL);
             for (int64_t r = t * FQ_ROW_TILE; r < r1; r++) {

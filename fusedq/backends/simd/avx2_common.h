@@ -78,25 +78,42 @@ FQ_AVX_INLINE void fq_avx_dot_q8_32(fq_avx_unpack32_fn unpack, const int ts, con
 
 FQ_AVX_INLINE __m256 fq_avx_i8_to_ps(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
 
+/* sum(x * (d q + m)) = d sum(q x) + m sum(x) per block: the weights are never scaled one by one.
+ * Each column keeps U independent pairs of accumulators (U = 2 for 1-2 columns): a single FMA
+ * chain per column would bound the loop by FMA latency, not throughput. */
 FQ_AVX_INLINE void fq_avx_dot_f32_32(fq_avx_unpack32_fn unpack, const int ts, const int has_min,
                                      const uint8_t *w, int64_t nb, const float *x, int64_t xs,
                                      float *out, int64_t os, const int nx) {
-    __m256 acc[FQ_MAX_COLS];
-    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
+    enum { MAXU = 2 };
+    const int U = nx <= 2 ? 2 : 1;
+    __m256 acc[MAXU][FQ_MAX_COLS], macc[MAXU][FQ_MAX_COLS];
+    for (int u = 0; u < U; u++)
+        for (int j = 0; j < nx; j++) acc[u][j] = macc[u][j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
+        const int u = U == 2 ? (int)(b & 1) : 0;
         float d, m;
         const __m256i q = unpack(w + b * ts, &d, &m);
         const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
         const __m256 dv = _mm256_set1_ps(d), mv = _mm256_set1_ps(m);
-        __m256 wv[4] = {fq_avx_i8_to_ps(lo), fq_avx_i8_to_ps(_mm_srli_si128(lo, 8)),
-                        fq_avx_i8_to_ps(hi), fq_avx_i8_to_ps(_mm_srli_si128(hi, 8))};
-        for (int k = 0; k < 4; k++) wv[k] = has_min ? _mm256_fmadd_ps(dv, wv[k], mv) : _mm256_mul_ps(dv, wv[k]);
+        const __m256 wv[4] = {fq_avx_i8_to_ps(lo), fq_avx_i8_to_ps(_mm_srli_si128(lo, 8)),
+                              fq_avx_i8_to_ps(hi), fq_avx_i8_to_ps(_mm_srli_si128(hi, 8))};
         for (int j = 0; j < nx; j++) {
             const float *xp = x + j * xs + 32 * b;
-            for (int k = 0; k < 4; k++) acc[j] = _mm256_fmadd_ps(wv[k], _mm256_loadu_ps(xp + 8 * k), acc[j]);
+            const __m256 x0 = _mm256_loadu_ps(xp), x1 = _mm256_loadu_ps(xp + 8);
+            const __m256 x2 = _mm256_loadu_ps(xp + 16), x3 = _mm256_loadu_ps(xp + 24);
+            const __m256 t = _mm256_add_ps(_mm256_fmadd_ps(wv[1], x1, _mm256_mul_ps(wv[0], x0)),
+                                           _mm256_fmadd_ps(wv[3], x3, _mm256_mul_ps(wv[2], x2)));
+            acc[u][j] = _mm256_fmadd_ps(dv, t, acc[u][j]);
+            if (has_min)
+                macc[u][j] = _mm256_fmadd_ps(mv, _mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3)),
+                                             macc[u][j]);
         }
     }
-    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]);
+    for (int j = 0; j < nx; j++) {
+        __m256 a = _mm256_add_ps(acc[0][j], macc[0][j]);
+        if (U == 2) a = _mm256_add_ps(a, _mm256_add_ps(acc[1][j], macc[1][j]));
+        out[j * os] = fq_avx_hsum(a);
+    }
 }
 
 /* ---- 256-element blocks: unpack fills an fq_unpackedK (q, per-16 scales and mins). ---- */
@@ -167,11 +184,11 @@ FQ_AVX_INLINE void fq_avx_dot_q8_K(fq_avx_unpackK_fn unpack, const int ts, const
 FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, const int has_min,
                                     const uint8_t *w, int64_t nb, const float *x, int64_t xs,
                                     float *out, int64_t os, const int nx) {
-    __m256 acc[FQ_MAX_COLS];
+    __m256 acc[FQ_MAX_COLS], acc2[FQ_MAX_COLS];
     fq_unpackedK u;
     float dsf[16] __attribute__((aligned(32)));
     const float *xsum = x + nb * FQ_QK;
-    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
+    for (int j = 0; j < nx; j++) acc[j] = acc2[j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         unpack(w + b * ts, &u);
         const __m256 d = _mm256_set1_ps(u.d);
@@ -191,8 +208,8 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, cons
                 __m256 t1 = _mm256_mul_ps(q2, _mm256_loadu_ps(xp + 16));
                 t0 = _mm256_fmadd_ps(q1, _mm256_loadu_ps(xp + 8), t0);
                 t1 = _mm256_fmadd_ps(q3, _mm256_loadu_ps(xp + 24), t1);
-                acc[j] = _mm256_fmadd_ps(s0, t0, acc[j]);
-                acc[j] = _mm256_fmadd_ps(s1, t1, acc[j]);
+                acc[j] = _mm256_fmadd_ps(s0, t0, acc[j]);     /* two chains, not one */
+                acc2[j] = _mm256_fmadd_ps(s1, t1, acc2[j]);
             }
         }
         if (has_min) {
@@ -207,7 +224,7 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, cons
             }
         }
     }
-    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]);
+    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(_mm256_add_ps(acc[j], acc2[j]));
 }
 
 /* ---- instantiation: one exported function per (type, mode), nx dispatched to constants. ---- */

@@ -15,6 +15,12 @@
                                 const uint8_t *xq, float *out);
 
 /* simd_float.c: float weights (q8 mode is f32 mode for them) */
+#define FQ_AVX_DECLARE_FLOAT_GEMM(name)                                                            \
+    void fq_avx2_gemm_f32_##name(const uint8_t *w, int64_t row_bytes, int nrows, int64_t n,      \
+                                 const float *x, int64_t xs, int64_t ncols, float *out, int64_t os);
+FQ_AVX_DECLARE_FLOAT_GEMM(f32)
+FQ_AVX_DECLARE_FLOAT_GEMM(f16)
+FQ_AVX_DECLARE_FLOAT_GEMM(bf16)
 void fq_avx2_dot_f32_f32(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx, float *out, int64_t os);
 void fq_avx2_dot_f32_f16(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx, float *out, int64_t os);
 void fq_avx2_dot_f32_bf16(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx, float *out, int64_t os);

@@ -7,7 +7,8 @@
 #include "type_list.h"
 
 #define FLOAT_ROW(id, NAME, ts, name)                                                              \
-    {id, NAME, 1, ts, FQ_ACT_F32, fq_dequant_##name, fq_avx2_dot_f32_##name, 0, "avx2"},
+    {id, NAME, 1, ts, FQ_ACT_F32, fq_dequant_##name, fq_avx2_dot_f32_##name, 0, "avx2", 0, 0, 0,   \
+     fq_avx2_gemm_f32_##name},
 /* K-family f32 dots take per-16 activation sums (f32_sums = 1) for their mins. */
 #define QUANT_ROW(id, NAME, bs, ts, partner, name)                                                 \
     {id, NAME, bs, ts, partner, fq_dequant_##name, fq_avx2_dot_f32_##name, fq_avx2_dot_q8_##name, \

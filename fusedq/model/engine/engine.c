@@ -127,6 +127,10 @@ static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, 
         } else {
             const float *x = k->f32_sums ? s->xs : jobs[j].x;
             const int64_t stride = k->f32_sums ? cols + cols / FQ_XSUM_GROUP : cols;
+            if (k->gemm_f32 && n >= FQ_GEMM_MIN_COLS) {
+                k->gemm_f32(L->w + r0 * L->row_bytes, L->row_bytes, (int)(r1 - r0), nb, x, stride, n, out + r0, rows);
+                continue;
+            }
             for (int64_t j0 = 0; j0 < n; j0 += COL_GROUP) {
                 const int nx = (int)(n - j0 < COL_GROUP ? n - j0 : COL_GROUP);
                 for (int64_t r = r0; r < r1; r++)
