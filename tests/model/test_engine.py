@@ -119,9 +119,12 @@ def test_long_decode_wraps_the_window_ring_many_times(tiny_models, backend):
     for pos in range(10, 60):
         a, b = _run(eng, ids[pos:pos + 1], pos), _run(ref, ids[pos:pos + 1], pos)
         assert _rel(a, b) < 2e-6, f"position {pos}"
+    # caches to the same float-rounding bound as the logits, relative to each cache's scale
+    # (an elementwise 1e-6 bound fails on near-cancelled entries whenever a kernel's summation
+    # order changes, without any real disagreement)
     for il, lay in enumerate(eng.cache.layers):
-        np.testing.assert_allclose(lay.k, ref.cache.layers[il].k, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(lay.v, ref.cache.layers[il].v, rtol=1e-5, atol=1e-6)
+        assert _rel(lay.k, ref.cache.layers[il].k) < 2e-6, f"K cache of layer {il}"
+        assert _rel(lay.v, ref.cache.layers[il].v) < 2e-6, f"V cache of layer {il}"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

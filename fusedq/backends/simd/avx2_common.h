@@ -79,18 +79,16 @@ FQ_AVX_INLINE void fq_avx_dot_q8_32(fq_avx_unpack32_fn unpack, const int ts, con
 FQ_AVX_INLINE __m256 fq_avx_i8_to_ps(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
 
 /* sum(x * (d q + m)) = d sum(q x) + m sum(x) per block: the weights are never scaled one by one.
- * Each column keeps U independent pairs of accumulators (U = 2 for 1-2 columns): a single FMA
- * chain per column would bound the loop by FMA latency, not throughput. */
+ * Even and odd blocks go to two accumulators per column: one FMA chain would bound the loop by
+ * FMA latency. The order of operations per column is the same for every nx, so a column's
+ * result does not depend on its place in a batch. */
 FQ_AVX_INLINE void fq_avx_dot_f32_32(fq_avx_unpack32_fn unpack, const int ts, const int has_min,
                                      const uint8_t *w, int64_t nb, const float *x, int64_t xs,
                                      float *out, int64_t os, const int nx) {
-    enum { MAXU = 2 };
-    const int U = nx <= 2 ? 2 : 1;
-    __m256 acc[MAXU][FQ_MAX_COLS], macc[MAXU][FQ_MAX_COLS];
-    for (int u = 0; u < U; u++)
-        for (int j = 0; j < nx; j++) acc[u][j] = macc[u][j] = _mm256_setzero_ps();
+    __m256 acc[2][FQ_MAX_COLS];
+    for (int j = 0; j < nx; j++) acc[0][j] = acc[1][j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const int u = U == 2 ? (int)(b & 1) : 0;
+        const int u = (int)(b & 1);
         float d, m;
         const __m256i q = unpack(w + b * ts, &d, &m);
         const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
@@ -105,15 +103,11 @@ FQ_AVX_INLINE void fq_avx_dot_f32_32(fq_avx_unpack32_fn unpack, const int ts, co
                                            _mm256_fmadd_ps(wv[3], x3, _mm256_mul_ps(wv[2], x2)));
             acc[u][j] = _mm256_fmadd_ps(dv, t, acc[u][j]);
             if (has_min)
-                macc[u][j] = _mm256_fmadd_ps(mv, _mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3)),
-                                             macc[u][j]);
+                acc[u][j] = _mm256_fmadd_ps(mv, _mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3)),
+                                            acc[u][j]);
         }
     }
-    for (int j = 0; j < nx; j++) {
-        __m256 a = _mm256_add_ps(acc[0][j], macc[0][j]);
-        if (U == 2) a = _mm256_add_ps(a, _mm256_add_ps(acc[1][j], macc[1][j]));
-        out[j * os] = fq_avx_hsum(a);
-    }
+    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(_mm256_add_ps(acc[0][j], acc[1][j]));
 }
 
 /* ---- 256-element blocks: unpack fills an fq_unpackedK (q, per-16 scales and mins). ---- */
