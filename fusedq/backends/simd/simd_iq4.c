@@ -24,6 +24,7 @@ FQ_AVX_INLINE void fq_avx_unpack_iq4_xs(const uint8_t *p, fq_unpackedK *u) {
     }
 }
 
+#define FQ_AVX_FLOATS_iq4_nl ((fq_avx_floats32_fn)0) /* grid values: through the int8 unpacker */
 FQ_AVX_DEFINE_DOTS(iq4_nl, 32, 18, 1, 0)
 /* IQ4_XS q8, dedicated: nibbles become grid values in registers (one shuffle, no unpack
  * buffer) and each 32-value sub-block's 6-bit scale enters the integer sum through madd. */

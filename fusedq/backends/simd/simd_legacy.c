@@ -49,6 +49,76 @@ FQ_AVX_INLINE __m256i fq_avx_unpack_q8_0(const uint8_t *p, float *d, float *m) {
     return _mm256_loadu_si256((const __m256i *)x->qs);
 }
 
+/* f32 mode: nibbles and int8 straight to floats (8 bytes -> 8 int32 lanes -> float), skipping
+ * the int8 unpack and its lane shuffles. */
+FQ_AVX_INLINE void fq_avx_nibble_floats(const uint8_t *qs, __m256 *q) {
+    const __m256i m4 = _mm256_set1_epi32(15);
+    for (int h = 0; h < 2; h++) {
+        const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * h)));
+        q[h] = _mm256_cvtepi32_ps(_mm256_and_si256(v, m4));
+        q[2 + h] = _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4));
+    }
+}
+
+FQ_AVX_INLINE void fq_avx_floats_q4_0(const uint8_t *p, __m256 *q, float *d, float *m) {
+    const block_q4_0 *x = (const block_q4_0 *)p;
+    *d = fq_avx_half(&x->d);
+    *m = -8.0f * *d;
+    fq_avx_nibble_floats(x->qs, q);
+}
+
+FQ_AVX_INLINE void fq_avx_floats_q4_1(const uint8_t *p, __m256 *q, float *d, float *m) {
+    const block_q4_1 *x = (const block_q4_1 *)p;
+    *d = fq_avx_half(&x->d);
+    *m = fq_avx_half(&x->m);
+    fq_avx_nibble_floats(x->qs, q);
+}
+
+FQ_AVX_INLINE void fq_avx_floats_q8_0(const uint8_t *p, __m256 *q, float *d, float *m) {
+    const block_q8_0 *x = (const block_q8_0 *)p;
+    *d = fq_avx_half(&x->d);
+    *m = 0.0f;
+    for (int k = 0; k < 4; k++)
+        q[k] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(x->qs + 8 * k))));
+}
+
+/* The 5th bits: qh bit i of element i, moved into each 32-bit lane with one variable shift. */
+FQ_AVX_INLINE void fq_avx_q5_floats(const uint8_t *qs, const uint8_t *qh, __m256 *q) {
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    const __m256i all = _mm256_set1_epi32((int)bits), one = _mm256_set1_epi32(1);
+    const __m256i m4 = _mm256_set1_epi32(15), lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int h = 0; h < 2; h++) {
+        const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * h)));
+        for (int half = 0; half < 2; half++) {   /* elements 8h.. (low nibbles), 16+8h.. (high) */
+            const __m256i shift = _mm256_add_epi32(lane, _mm256_set1_epi32(8 * h + 16 * half));
+            const __m256i hb = _mm256_slli_epi32(_mm256_and_si256(_mm256_srlv_epi32(all, shift), one), 4);
+            const __m256i nib = half ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, m4);
+            q[2 * half + h] = _mm256_cvtepi32_ps(_mm256_or_si256(nib, hb));
+        }
+    }
+}
+
+FQ_AVX_INLINE void fq_avx_floats_q5_0(const uint8_t *p, __m256 *q, float *d, float *m) {
+    const block_q5_0 *x = (const block_q5_0 *)p;
+    *d = fq_avx_half(&x->d);
+    *m = -16.0f * *d;
+    fq_avx_q5_floats(x->qs, x->qh, q);
+}
+
+FQ_AVX_INLINE void fq_avx_floats_q5_1(const uint8_t *p, __m256 *q, float *d, float *m) {
+    const block_q5_1 *x = (const block_q5_1 *)p;
+    *d = fq_avx_half(&x->d);
+    *m = fq_avx_half(&x->m);
+    fq_avx_q5_floats(x->qs, x->qh, q);
+}
+
+#define FQ_AVX_FLOATS_q4_0 fq_avx_floats_q4_0
+#define FQ_AVX_FLOATS_q4_1 fq_avx_floats_q4_1
+#define FQ_AVX_FLOATS_q5_0 fq_avx_floats_q5_0
+#define FQ_AVX_FLOATS_q5_1 fq_avx_floats_q5_1
+#define FQ_AVX_FLOATS_q8_0 fq_avx_floats_q8_0
+
 FQ_AVX_DEFINE_DOTS(q4_0, 32, 18, 0, 1)
 FQ_AVX_DEFINE_DOTS(q4_1, 32, 20, 0, 1)
 FQ_AVX_DEFINE_DOTS(q5_0, 32, 22, 0, 1)
