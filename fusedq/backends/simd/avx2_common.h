@@ -201,10 +201,12 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, cons
             _mm256_store_ps(dsf + 8 * h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(sc))));
         }
         for (int c = 0; c < 8; c++) {
-            const __m256i q32 = _mm256_load_si256((const __m256i *)(u.q + 32 * c));
-            const __m128i lo = _mm256_castsi256_si128(q32), hi = _mm256_extracti128_si256(q32, 1);
-            const __m256 q0 = fq_avx_i8_to_ps(lo), q1 = fq_avx_i8_to_ps(_mm_srli_si128(lo, 8));
-            const __m256 q2 = fq_avx_i8_to_ps(hi), q3 = fq_avx_i8_to_ps(_mm_srli_si128(hi, 8));
+            /* 8 bytes at a time straight from the buffer: load and widen in one instruction */
+            const int8_t *qc = u.q + 32 * c;
+            const __m256 q0 = fq_avx_i8_to_ps(_mm_loadl_epi64((const __m128i *)qc));
+            const __m256 q1 = fq_avx_i8_to_ps(_mm_loadl_epi64((const __m128i *)(qc + 8)));
+            const __m256 q2 = fq_avx_i8_to_ps(_mm_loadl_epi64((const __m128i *)(qc + 16)));
+            const __m256 q3 = fq_avx_i8_to_ps(_mm_loadl_epi64((const __m128i *)(qc + 24)));
             const __m256 s0 = _mm256_broadcast_ss(dsf + 2 * c), s1 = _mm256_broadcast_ss(dsf + 2 * c + 1);
             for (int j = 0; j < nx; j++) {
                 const float *xp = x + j * xs + FQ_QK * b + 32 * c;
