@@ -18,7 +18,7 @@ from .tokenizer_build import (SPACE_ESCAPE, SpmMerges, build_tokenizer, byte_to_
                               derive_spm_merges)
 from .tokenizer_pretok import pre_tokenizer
 from .tokenizer_vocab import (ATTR_BYTE, ATTR_CONTROL, ATTR_NORMAL, ATTR_UNKNOWN,
-                              ATTR_USER_DEFINED, KIND_SPM, TokenTable, Vocab, check_unique, read_vocab,
+                              ATTR_USER_DEFINED, KIND_SPM, BackendTokenTexts, Vocab, check_unique, read_vocab,
                               tokenizer_kind)
 
 __all__ = ["Tokenizer", "load_tokenizer"]
@@ -241,7 +241,7 @@ def load_tokenizer(metadata: dict, cache: bool = True) -> Tokenizer:
     else:
         check_unique(vocab.tokens)
     backend = build_tokenizer(vocab, metadata, pre, spm_merges)
-    vocab.tokens = TokenTable(vocab.tokens)   # decoding needs the texts; a list of str is 4x larger
+    vocab.tokens = BackendTokenTexts(backend, vocab.n_vocab)   # the list of str goes
     clean = pre.clean_spaces if pre is not None else False
     return Tokenizer(vocab, backend, clean)
 

@@ -72,31 +72,26 @@ EOG_EXCEPTIONS = (
 )
 
 
-class TokenTable:
-    """A read-only sequence of token texts kept as one UTF-8 blob plus offsets: ~5 MB for Gemma's
-    262,144 tokens where a list of str costs ~22 MB. Indexing decodes one entry."""
+class BackendTokenTexts:
+    """The token texts, read back from the built `tokenizers` model (it holds them anyway):
+    keeping a Python list of Gemma's 262,144 strings would cost another ~22 MB."""
 
-    def __init__(self, tokens) -> None:
-        encoded = [t.encode("utf-8") for t in tokens]
-        ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
-        dtype = np.int32 if len(ends) == 0 or ends[-1] < 2**31 else np.int64
-        self._offsets = np.zeros(len(encoded) + 1, dtype=dtype)
-        self._offsets[1:] = ends
-        self._blob = b"".join(encoded)
+    def __init__(self, backend, n: int) -> None:
+        self._id_to_token = backend.id_to_token
+        self._n = n
 
     def __len__(self) -> int:
-        return len(self._offsets) - 1
+        return self._n
 
     def __getitem__(self, i: int) -> str:
-        n = len(self)
         if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError(f"token id {i} out of range for {n} tokens")
-        return self._blob[self._offsets[i]:self._offsets[i + 1]].decode("utf-8")
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(f"token id {i} out of range for {self._n} tokens")
+        return self._id_to_token(i)
 
     def __iter__(self):
-        return (self[i] for i in range(len(self)))
+        return (self[i] for i in range(self._n))
 
 
 @dataclass
@@ -105,7 +100,7 @@ class Vocab:
     kind: str                       # KIND_SPM or KIND_BPE
     model: str                      # tokenizer.ggml.model
     pre: str                        # tokenizer.ggml.pre ("default" when absent)
-    tokens: "list[str] | TokenTable"   # a list while the tokenizer is built, then a TokenTable
+    tokens: "list[str] | BackendTokenTexts"   # a list while the tokenizer is built
     attrs: np.ndarray               # int32 [n_vocab] attribute bits after llama.cpp's overrides
     special: dict[str, int | None]  # slot name -> id
     add_bos: bool

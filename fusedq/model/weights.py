@@ -124,7 +124,10 @@ class Weights:
         if t.shape != (size,):
             raise WeightError(f"tensor {name!r} has shape {t.shape}, expected ({size},)")
         self._used.add(name)
-        v = np.ascontiguousarray(t.dequantize(backend="numpy").reshape(size), dtype=np.float32)
+        if t.qtype == "F32":   # norm vectors: read in place (no gguf import, no copy)
+            v = np.frombuffer(t.data, dtype="<f4", count=size)
+        else:
+            v = np.ascontiguousarray(t.dequantize(backend="numpy").reshape(size), dtype=np.float32)
         if not np.isfinite(v).all():
             raise WeightError(f"tensor {name!r} contains NaN or Inf")
         return v

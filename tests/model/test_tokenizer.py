@@ -215,13 +215,18 @@ def test_every_pre_tokenizer_family_round_trips(metadata_of):
         assert tok.decode(ids) == text, pre
 
 
-def test_token_table_holds_texts_compactly():
-    from fusedq.model.tokenizer_vocab import TokenTable
-    texts = ["<s>", "", "héllo", "▁tok", "\u4e2d", "😀"]
-    table = TokenTable(texts)
-    assert len(table) == len(texts) and list(table) == texts
-    assert [table[i] for i in range(-len(texts), 0)] == texts
-    for bad in (len(texts), -len(texts) - 1):
-        with pytest.raises(IndexError, match="out of range"):
-            table[bad]
-    assert len(TokenTable([])) == 0
+def test_token_texts_come_back_from_the_built_tokenizer(smollm_path):
+    """After the build the Python list of token texts is dropped; texts are read back from the
+    `tokenizers` model and must equal the GGUF vocabulary entry for entry."""
+    from fusedq.model.tokenizer import load_tokenizer
+    from fusedq.model.tokenizer_vocab import BackendTokenTexts
+    md = fusedq.load_gguf(smollm_path).metadata
+    tok = load_tokenizer(md)
+    tokens = md["tokenizer.ggml.tokens"]
+    assert isinstance(tok._vocab.tokens, BackendTokenTexts)
+    assert [tok.token_text(i) for i in range(len(tokens))] == tokens
+    assert tok._vocab.tokens[-1] == tokens[-1]
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        tok.token_text(len(tokens))
+    with pytest.raises(IndexError, match="out of range"):
+        tok._vocab.tokens[len(tokens)]

@@ -7,8 +7,6 @@ in float64, so it is an oracle rather than a fast path.
 from __future__ import annotations
 
 import numpy as np
-from gguf import GGMLQuantizationType
-from gguf import quants as gguf_quants
 
 from ...types import QType
 from .activations import fake_quantize
@@ -17,6 +15,9 @@ CHUNK_FLOATS = 1 << 20  # dequantize at most ~4 MB of W at once
 
 
 def _dequantize_rows(qt: QType, data: np.ndarray) -> np.ndarray:
+    # imported on first use: gguf (with yaml) costs ~3 MB that a compiled-backend run never needs
+    from gguf import GGMLQuantizationType
+    from gguf import quants as gguf_quants
     out = gguf_quants.dequantize(data, GGMLQuantizationType(qt.gguf_id))
     return np.ascontiguousarray(out, dtype=np.float32)
 
