@@ -113,7 +113,7 @@ def test_show_config_mentions_backend_and_threads():
 
 
 @pytest.mark.parametrize("given, expected", [
-    ({}, "10000"),                                   # fusedq's default for shared machines
+    ({}, "30000"),                                   # fusedq's default for shared machines
     ({"GOMP_SPINCOUNT": "5"}, "5"),                  # the user's choice stands
     ({"OMP_WAIT_POLICY": "active"}, None),           # so does a wait policy
 ])
