@@ -85,6 +85,7 @@ cdef extern from "engine.h" nogil:
         const float *output_norm
         const fq_layer *layers
         const fq_act_format *act_formats
+    void fq_engine_init()
     void fq_engine_forward(const fq_model *m, fq_scratch *s, const int64_t *ids, int64_t n,
                            int64_t pos0, int half, int nthreads)
     float fq_round_f16(float x)
@@ -139,6 +140,7 @@ cdef class Engine:
         free(self.layers)
 
     def __init__(self, capsule, dict spec, int max_threads=2):
+        fq_engine_init()
         self.api = _api_from(capsule)
         self._capsule = capsule
         self._keep = []

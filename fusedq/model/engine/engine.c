@@ -263,31 +263,59 @@ static void attention(const fq_model *m, const fq_layer *L, fq_scratch *s, int64
     }
 }
 
+/* x / (1 + exp(-2 sqrt(2/pi) (x + 0.044715 x^3))) = gelu_tanh(x), or silu: x / (1 + exp(-x)) */
+static inline float gate_fn(int gelu, float x) {
+    const float c2 = (float)(-2.0 * sqrt(2.0 / FQ_PI)), c3 = (float)(-2.0 * sqrt(2.0 / FQ_PI) * 0.044715);
+    float t;
+    if (gelu) {
+        t = x * x;
+        t *= c3;
+        t += c2;
+        t *= x;
+    } else {
+        t = -x;
+    }
+    t = expf(t) + 1.0f;
+    return x / t;
+}
+
+/* llama.cpp computes GELU through a table over every float16 input; so does the engine when it
+ * rounds like llama.cpp: entry h = gelu(half h) rounded to f16, filled once by fq_engine_init. */
+static float gelu_f16_table[65536];
+static int gelu_f16_table_ready;
+
+void fq_engine_init(void) {
+    if (gelu_f16_table_ready) return;
+    for (uint32_t h = 0; h < 65536; h++) {
+        const float x = fq_half_to_float((fq_half)h);
+        gelu_f16_table[h] = isfinite(x) ? round_f16(gate_fn(1, x)) : x;
+    }
+    gelu_f16_table_ready = 1;
+}
+
+/* The float16 bit pattern of r, a finite value that is already a float16 (round_f16 output). */
+static inline uint32_t half_bits(float r) {
+    uint32_t u;
+    memcpy(&u, &r, 4);
+    const uint32_t sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+    if (a >= 0x38800000u) return sign | ((a - 0x38000000u) >> 13);   /* normal: rebias 127 -> 15 */
+    return sign | (uint32_t)(fabsf(r) * 16777216.0f);                 /* subnormal: k * 2^-24 */
+}
+
 /* half: GELU as llama.cpp's float16 table computes it (input and result rounded to f16 for
  * -10 < x < 10; 0 below, x above), as ops.gelu_tanh_gate_f16. */
 static void gate_activation(const fq_model *m, float *g, const float *u, int64_t count, int half) {
-    const float c2 = (float)(-2.0 * sqrt(2.0 / FQ_PI)), c3 = (float)(-2.0 * sqrt(2.0 / FQ_PI) * 0.044715);
     const int gelu = m->gate_act == FQ_GATE_GELU_TANH, table = gelu && half;
     FQ_OMP("omp for schedule(static)")
     for (int64_t e = 0; e < count; e++) {
-        const float x0 = g[e];
-        if (table && (x0 <= -10.0f || x0 >= 10.0f)) {
-            g[e] = x0 <= -10.0f ? 0.0f : x0 * u[e];
-            continue;
+        const float x = g[e];
+        if (!table) {
+            g[e] = gate_fn(gelu, x) * u[e];
+        } else if (x <= -10.0f || x >= 10.0f) {
+            g[e] = x <= -10.0f ? 0.0f : x * u[e];
+        } else {
+            g[e] = gelu_f16_table[half_bits(round_f16(x))] * u[e];
         }
-        const float x = table ? round_f16(x0) : x0;
-        float t;
-        if (gelu) {   /* x / (1 + exp(-2 sqrt(2/pi) (x + 0.044715 x^3))) */
-            t = x * x;
-            t *= c3;
-            t += c2;
-            t *= x;
-        } else {                                  /* silu: x / (1 + exp(-x)) */
-            t = -x;
-        }
-        t = expf(t) + 1.0f;
-        const float a = x / t;
-        g[e] = (table ? round_f16(a) : a) * u[e];
     }
 }
 

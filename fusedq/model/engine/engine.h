@@ -62,6 +62,9 @@ typedef struct fq_model {
 void fq_engine_forward(const fq_model *m, fq_scratch *s, const int64_t *ids, int64_t n,
                        int64_t pos0, int half, int nthreads);
 
+/* Fills the engine's GELU float16 table (once; call with the GIL held before the first forward). */
+void fq_engine_init(void);
+
 /* x rounded to the nearest IEEE half (ties to even), returned as float. */
 float fq_round_f16(float x);
 
