@@ -9,7 +9,7 @@
 #include "matmul_driver.h"
 
 #define FQ_KERNEL_API_NAME "fusedq.kernel_api"
-#define FQ_KERNEL_API_VERSION 4 /* 2: fq_kernels.gemm_q8; 3: gemv_q8; 4: gemm_f32 */
+#define FQ_KERNEL_API_VERSION 5 /* 2: gemm_q8; 3: gemv_q8; 4: gemm_f32; 5: row_tile */
 
 typedef struct fq_kernel_api {
     int version;      /* FQ_KERNEL_API_VERSION of the backend that filled it */
@@ -23,13 +23,17 @@ typedef struct fq_kernel_api {
     const fq_act_format *act_formats; /* indexed by enum fq_partner */
     int n_act_formats;
     const char *(*target)(void);
+    void (*row_tile)(const fq_kernels *k, const uint8_t *w, int64_t row_bytes, int64_t r0,
+                     int64_t r1, int64_t nb, const uint8_t *xq, int64_t xq_stride, const float *xf,
+                     int64_t x_stride, int64_t n, float *out, int64_t rows);
 } fq_kernel_api;
 
 /* The calling backend's table (only the backend's own module calls this). */
 static inline const fq_kernel_api *fq_kernel_api_of_this_backend(void) {
     static const fq_kernel_api api = {
         FQ_KERNEL_API_VERSION, (int)sizeof(fq_kernel_api), (int)sizeof(fq_kernels),
-        fq_lookup, fq_matmul, fq_get_rows, fq_act_formats, FQ_ACT_COUNT, fq_backend_target};
+        fq_lookup, fq_matmul, fq_get_rows, fq_act_formats, FQ_ACT_COUNT, fq_backend_target,
+        fq_row_tile};
     return &api;
 }
 

@@ -31,6 +31,35 @@ int fq_get_rows(const fq_kernels *k, const uint8_t *w, int64_t row_bytes, const 
     return FQ_OK;
 }
 
+void fq_row_tile(const fq_kernels *k, const uint8_t *w, int64_t row_bytes, int64_t r0, int64_t r1,
+                 int64_t nb, const uint8_t *xq, int64_t xq_stride, const float *xf,
+                 int64_t x_stride, int64_t n, float *out, int64_t rows) {
+    if (xq && k->gemv_q8 && n == 1) {
+        k->gemv_q8(w + r0 * row_bytes, row_bytes, r1 - r0, nb, xq, out + r0);
+        return;
+    }
+    if (xq && k->gemm_q8 && n >= FQ_GEMM_MIN_COLS) {
+        for (int64_t r = r0; r < r1; r += FQ_GEMM_ROWS) {
+            const int nr = (int)(r1 - r < FQ_GEMM_ROWS ? r1 - r : FQ_GEMM_ROWS);
+            k->gemm_q8(w + r * row_bytes, row_bytes, nr, nb, xq, xq_stride, n, out + r, rows);
+        }
+        return;
+    }
+    if (!xq && k->gemm_f32 && n >= FQ_GEMM_MIN_COLS) {
+        k->gemm_f32(w + r0 * row_bytes, row_bytes, (int)(r1 - r0), nb, xf, x_stride, n, out + r0, rows);
+        return;
+    }
+    for (int64_t j0 = 0; j0 < n; j0 += FQ_COLS_PER_CALL) {
+        const int nx = (int)(n - j0 < FQ_COLS_PER_CALL ? n - j0 : FQ_COLS_PER_CALL);
+        for (int64_t r = r0; r < r1; r++) {
+            if (xq)
+                k->dot_q8(w + r * row_bytes, nb, xq + j0 * xq_stride, xq_stride, nx, out + j0 * rows + r, rows);
+            else
+                k->dot_f32(w + r * row_bytes, nb, xf + j0 * x_stride, x_stride, nx, out + j0 * rows + r, rows);
+        }
+    }
+}
+
 int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_bytes, int64_t cols,
               const float *x, int64_t n, int use_q8, float *out, int nthreads) {
     const int64_t nb = cols / k->block_size;
@@ -69,33 +98,7 @@ int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_b
     FQ_OMP("omp parallel for num_threads(nthreads) schedule(dynamic, 2)")
     for (int64_t t = 0; t < ntiles; t++) {
         const int64_t r1 = (t + 1) * FQ_ROW_TILE < rows ? (t + 1) * FQ_ROW_TILE : rows;
-        if (af && k->gemv_q8 && n == 1) {
-            k->gemv_q8(w + t * FQ_ROW_TILE * row_bytes, row_bytes, r1 - t * FQ_ROW_TILE, nb, xq, out + t * FQ_ROW_TILE);
-            continue;
-        }
-        if (af && k->gemm_q8 && n >= FQ_GEMM_MIN_COLS) {
-            for (int64_t r = t * FQ_ROW_TILE; r < r1; r += FQ_GEMM_ROWS) {
-                const int nr = (int)(r1 - r < FQ_GEMM_ROWS ? r1 - r : FQ_GEMM_ROWS);
-                k->gemm_q8(w + r * row_bytes, row_bytes, nr, nb, xq, xq_stride, n, out + r, rows);
-            }
-            continue;
-        }
-        if (!af && k->gemm_f32 && n >= FQ_GEMM_MIN_COLS) {
-            const int64_t r0 = t * FQ_ROW_TILE;
-            k->gemm_f32(w + r0 * row_bytes, row_bytes, (int)(r1 - r0), nb, xf, x_stride, n, out + r0, rows);
-            continue;
-        }
-        for (int64_t j0 = 0; j0 < n; j0 += FQ_COLS_PER_CALL) {
-            const int nx = (int)(n - j0 < FQ_COLS_PER_CALL ? n - j0 : FQ_COLS_PER_CALL);
-            for (int64_t r = t * FQ_ROW_TILE; r < r1; r++) {
-                if (af)
-                    k->dot_q8(w + r * row_bytes, nb, xq + j0 * xq_stride, xq_stride, nx,
-                              out + j0 * rows + r, rows);
-                else
-                    k->dot_f32(w + r * row_bytes, nb, xf + j0 * x_stride, x_stride, nx,
-                               out + j0 * rows + r, rows);
-            }
-        }
+        fq_row_tile(k, w, row_bytes, t * FQ_ROW_TILE, r1, nb, xq, xq_stride, xf, x_stride, n, out, rows);
     }
     free(xq);
     free(xbuf);

@@ -34,6 +34,7 @@ cdef extern from "kernel_api.h" nogil:
         const fq_kernels *(*lookup)(int type_id)
         const fq_act_format *act_formats
         int n_act_formats
+        void *row_tile
 
 cdef extern from "engine.h" nogil:
     int FQ_ACT_F32
@@ -85,6 +86,7 @@ cdef extern from "engine.h" nogil:
         const float *output_norm
         const fq_layer *layers
         const fq_act_format *act_formats
+        void *row_tile
     void fq_engine_init()
     void fq_engine_forward(const fq_model *m, fq_scratch *s, const int64_t *ids, int64_t n,
                            int64_t pos0, int half, int nthreads)
@@ -158,6 +160,7 @@ cdef class Engine:
             raise ValueError(f"gate activation {c['gate']!r} is not one of {sorted(GATES)}")
         m.gate_act = GATES[c["gate"]]
         m.act_formats = self.api.act_formats
+        m.row_tile = self.api.row_tile
         self.n_batch, self.n_ctx, self.n_vocab = m.n_batch, m.n_ctx, m.n_vocab
         cdef int64_t d = m.n_embd, hd = m.head_dim, nh = m.n_head, nkv = m.n_head_kv, ff = m.n_ff
         cdef const int32_t[::1] perm

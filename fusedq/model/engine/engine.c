@@ -104,40 +104,14 @@ static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, 
         const int64_t r0 = (t - first[j]) * ROW_TILE;
         const int64_t r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
         float *out = jobs[j].out;
-        if (L->partner != FQ_ACT_F32) {
-            const uint8_t *xq = s->xq[L->partner];
-            const int64_t stride = xq_stride(m, L->partner, cols);
-            if (k->gemv_q8 && n == 1) {
-                k->gemv_q8(L->w + r0 * L->row_bytes, L->row_bytes, r1 - r0, nb, xq, out + r0);
-                continue;
-            }
-            if (k->gemm_q8 && n >= FQ_GEMM_MIN_COLS) {
-                for (int64_t r = r0; r < r1; r += FQ_GEMM_ROWS) {
-                    const int nr = (int)(r1 - r < FQ_GEMM_ROWS ? r1 - r : FQ_GEMM_ROWS);
-                    k->gemm_q8(L->w + r * L->row_bytes, L->row_bytes, nr, nb, xq, stride, n, out + r, rows);
-                }
-                continue;
-            }
-            for (int64_t j0 = 0; j0 < n; j0 += COL_GROUP) {
-                const int nx = (int)(n - j0 < COL_GROUP ? n - j0 : COL_GROUP);
-                for (int64_t r = r0; r < r1; r++)
-                    k->dot_q8(L->w + r * L->row_bytes, nb, xq + j0 * stride, stride, nx,
-                              out + j0 * rows + r, rows);
-            }
-        } else {
-            const float *x = k->f32_sums ? s->xs : jobs[j].x;
-            const int64_t stride = k->f32_sums ? cols + cols / FQ_XSUM_GROUP : cols;
-            if (k->gemm_f32 && n >= FQ_GEMM_MIN_COLS) {
-                k->gemm_f32(L->w + r0 * L->row_bytes, L->row_bytes, (int)(r1 - r0), nb, x, stride, n, out + r0, rows);
-                continue;
-            }
-            for (int64_t j0 = 0; j0 < n; j0 += COL_GROUP) {
-                const int nx = (int)(n - j0 < COL_GROUP ? n - j0 : COL_GROUP);
-                for (int64_t r = r0; r < r1; r++)
-                    k->dot_f32(L->w + r * L->row_bytes, nb, x + j0 * stride, stride, nx,
-                               out + j0 * rows + r, rows);
-            }
-        }
+        if (L->partner != FQ_ACT_F32)
+            m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, s->xq[L->partner],
+                        xq_stride(m, L->partner, cols), NULL, 0, n, out, rows);
+        else if (k->f32_sums)
+            m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, s->xs,
+                        cols + cols / FQ_XSUM_GROUP, n, out, rows);
+        else
+            m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, jobs[j].x, cols, n, out, rows);
     }
 }
 

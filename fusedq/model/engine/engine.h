@@ -53,6 +53,10 @@ typedef struct fq_model {
     const float *output_norm;
     const fq_layer *layers;
     const fq_act_format *act_formats;
+    /* the backend's fq_row_tile (kernel_api.h): rows [r0, r1) of one product, all columns */
+    void (*row_tile)(const fq_kernels *k, const uint8_t *w, int64_t row_bytes, int64_t r0,
+                     int64_t r1, int64_t nb, const uint8_t *xq, int64_t xq_stride, const float *xf,
+                     int64_t x_stride, int64_t n, float *out, int64_t rows);
 } fq_model;
 
 /* Runs tokens ids[0..n) at positions pos0.. (caller checked: 1 <= n <= n_batch, pos0 + n <= n_ctx,
