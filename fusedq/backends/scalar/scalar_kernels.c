@@ -15,13 +15,33 @@ __attribute__((constructor)) static void fill_f16_table(void) {
 static inline void dequant_f16_by_table(const uint8_t *src, float *dst, int64_t n) {
     for (int64_t i = 0; i < n; i++) dst[i] = f16_table[fq_load_u16(src + 2 * i)];
 }
-#define FQ_F16_DOT_DEQUANT dequant_f16_by_table
-#else
-#define FQ_F16_DOT_DEQUANT fq_dequant_f16
 #endif
 
 FQ_GENERIC_DOT_F32(f32, fq_dequant_f32, 1, 4)
-FQ_GENERIC_DOT_F32(f16, FQ_F16_DOT_DEQUANT, 1, 2)
+#if defined(__GNUC__)
+/* One column (decode): look each half up and multiply at once, without the float buffer; eight
+ * partial sums as fq_dot_chunk keeps them. Several columns share one buffered conversion. */
+static void fq_dot_f32_f16_buffered(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx,
+                                    float *out, int64_t os) {
+    fq_generic_dot_f32(dequant_f16_by_table, 1, 2, w, n, x, xs, nx, out, os);
+}
+static void fq_dot_f32_f16(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx,
+                           float *out, int64_t os) {
+    if (nx != 1) {
+        fq_dot_f32_f16_buffered(w, n, x, xs, nx, out, os);
+        return;
+    }
+    float s[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) s[l] += f16_table[fq_load_u16(w + 2 * (i + l))] * x[i + l];
+    float tail = 0.0f;
+    for (; i < n; i++) tail += f16_table[fq_load_u16(w + 2 * i)] * x[i];
+    out[0] = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])) + tail;
+}
+#else
+FQ_GENERIC_DOT_F32(f16, fq_dequant_f16, 1, 2)
+#endif
 FQ_GENERIC_DOT_F32(bf16, fq_dequant_bf16, 1, 2)
 
 FQ_GENERIC_DOTS_32(q4_0, 18)
