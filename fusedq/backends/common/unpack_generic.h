@@ -37,10 +37,18 @@ static inline void fq_unpack_q4_1(const uint8_t *p, fq_unpacked32 *u) {
     }
 }
 
+/* Bit i of qh is the fifth bit of value i. A mask per lane instead of a shift by i keeps the loop
+ * vectorizable at the baseline ISA (which has no per-lane variable shift). */
+static const uint32_t fq_bit_of_lane[32] = {
+    1u << 0,  1u << 1,  1u << 2,  1u << 3,  1u << 4,  1u << 5,  1u << 6,  1u << 7,
+    1u << 8,  1u << 9,  1u << 10, 1u << 11, 1u << 12, 1u << 13, 1u << 14, 1u << 15,
+    1u << 16, 1u << 17, 1u << 18, 1u << 19, 1u << 20, 1u << 21, 1u << 22, 1u << 23,
+    1u << 24, 1u << 25, 1u << 26, 1u << 27, 1u << 28, 1u << 29, 1u << 30, 1u << 31};
+
 static inline void fq_unpack_q5_bits(const uint8_t *qs, uint32_t qh, int offset, int8_t *q) {
     for (int i = 0; i < 16; i++) {
-        q[i] = (int8_t)(((qs[i] & 15) | (int)(((qh >> i) & 1u) << 4)) - offset);
-        q[i + 16] = (int8_t)(((qs[i] >> 4) | (int)(((qh >> (i + 16)) & 1u) << 4)) - offset);
+        q[i] = (int8_t)(((qs[i] & 15) | ((qh & fq_bit_of_lane[i]) ? 16 : 0)) - offset);
+        q[i + 16] = (int8_t)(((qs[i] >> 4) | ((qh & fq_bit_of_lane[i + 16]) ? 16 : 0)) - offset);
     }
 }
 

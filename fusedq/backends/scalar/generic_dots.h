@@ -37,20 +37,29 @@ FQ_INLINE void fq_generic_dot_f32(fq_dequant_fn dequant, int bs, int ts, const u
 typedef void (*fq_unpack32_fn)(const uint8_t *, fq_unpacked32 *);
 typedef void (*fq_unpackK_fn)(const uint8_t *, fq_unpackedK *);
 
-/* Quantized weights in f32 mode: unpack (integers) and scale into an L1 float buffer of up to
- * 256 values, reused for every column. */
+FQ_INLINE float fq_sum32(const float *a) {
+    float s[8] = {0};
+    for (int i = 0; i < 32; i += 8)
+        for (int l = 0; l < 8; l++) s[l] += a[i + l];
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+/* Quantized 32-blocks in f32 mode: the block's integers as floats (exact), one dot per column,
+ * then the block scale once (and its min times the column's block sum): value = d*q + m. */
 FQ_INLINE void fq_generic_dot_f32_32(fq_unpack32_fn unpack, int ts, const uint8_t *w, int64_t nb,
                                      const float *x, int64_t xs, int nx, float *out, int64_t os) {
-    float buf[FQ_QK];
+    float qf[32];
     float acc[FQ_MAX_COLS] = {0};
     fq_unpacked32 u;
-    for (int64_t b0 = 0; b0 < nb; b0 += FQ_QK / 32) {
-        const int cnt = (int)(nb - b0 < FQ_QK / 32 ? nb - b0 : FQ_QK / 32);
-        for (int b = 0; b < cnt; b++) {
-            unpack(w + (b0 + b) * ts, &u);
-            fq_floats_from_32(&u, buf + 32 * b);
+    for (int64_t b = 0; b < nb; b++) {
+        unpack(w + b * ts, &u);
+        for (int i = 0; i < 32; i++) qf[i] = (float)u.q[i];
+        for (int j = 0; j < nx; j++) {
+            const float *xb = x + j * xs + 32 * b;
+            float s = u.d * fq_dot_chunk(qf, xb, 32);
+            if (u.m != 0.0f) s += u.m * fq_sum32(xb);
+            acc[j] += s;
         }
-        for (int j = 0; j < nx; j++) acc[j] += fq_dot_chunk(buf, x + j * xs + 32 * b0, 32 * cnt);
     }
     for (int j = 0; j < nx; j++) out[j * os] = acc[j];
 }

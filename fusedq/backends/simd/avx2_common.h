@@ -184,53 +184,61 @@ FQ_AVX_INLINE void fq_avx_dot_q8_K(fq_avx_unpackK_fn unpack, const int ts, const
 }
 
 /* f32 activations: sum(x * (d*sc*q - dmin*mn)) = sum_g d*sc_g*sum(q*x) - dmin*mn_g*xsum_g, with
- * the per-16 sums xsum of each x row stored after it by the driver (f32_sums in the table). */
-FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, const int has_min,
+ * the per-16 sums xsum of each x row stored after it by the driver (f32_sums in the table).
+ * Each type decodes its bytes straight to floats (no int8 buffer), V sub-blocks of 32 per pass:
+ *   kscales(blk, dsc, dmn):    dsc[g] = d*sc_g and dmn[g] = dmin*mn_g for the 16 groups of 16;
+ *   kfloats(blk, p, half, w):  w[k][v] = the 8 values at 32*(V*p + v) + 16*half + 8*k, as floats.
+ * Two accumulators per column (one per half); the order per column does not depend on nx. */
+typedef void (*fq_avx_kscales_fn)(const uint8_t *blk, float *dsc, float *dmn);
+typedef void (*fq_avx_kfloats_fn)(const uint8_t *blk, int p, int half, __m256 w[2][4]);
+
+FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_kscales_fn kscales, fq_avx_kfloats_fn kfloats,
+                                    const int V, const int ts, const int has_min,
                                     const uint8_t *w, int64_t nb, const float *x, int64_t xs,
                                     float *out, int64_t os, const int nx) {
-    __m256 acc[FQ_MAX_COLS], acc2[FQ_MAX_COLS];
-    fq_unpackedK u;
-    float dsf[16] __attribute__((aligned(32)));
+    __m256 acc[2][FQ_MAX_COLS];
+    float dsc[16] __attribute__((aligned(32))), dmn[16] __attribute__((aligned(32)));
     const float *xsum = x + nb * FQ_QK;
-    for (int j = 0; j < nx; j++) acc[j] = acc2[j] = _mm256_setzero_ps();
+    for (int j = 0; j < nx; j++) acc[0][j] = acc[1][j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        unpack(w + b * ts, &u);
-        const __m256 d = _mm256_set1_ps(u.d);
-        for (int h = 0; h < 2; h++) {
-            const __m128i sc = _mm_load_si128((const __m128i *)(u.sc + 8 * h));
-            _mm256_store_ps(dsf + 8 * h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(sc))));
-        }
-        for (int c = 0; c < 8; c++) {
-            /* 8 bytes at a time straight from the buffer: load and widen in one instruction */
-            const int8_t *qc = u.q + 32 * c;
-            const __m256 q0 = fq_avx_i8_to_ps(_mm_loadl_epi64((const __m128i *)qc));
-            const __m256 q1 = fq_avx_i8_to_ps(_mm_loadl_epi64((const __m128i *)(qc + 8)));
-            const __m256 q2 = fq_avx_i8_to_ps(_mm_loadl_epi64((const __m128i *)(qc + 16)));
-            const __m256 q3 = fq_avx_i8_to_ps(_mm_loadl_epi64((const __m128i *)(qc + 24)));
-            const __m256 s0 = _mm256_broadcast_ss(dsf + 2 * c), s1 = _mm256_broadcast_ss(dsf + 2 * c + 1);
-            for (int j = 0; j < nx; j++) {
-                const float *xp = x + j * xs + FQ_QK * b + 32 * c;
-                __m256 t0 = _mm256_mul_ps(q0, _mm256_loadu_ps(xp));
-                __m256 t1 = _mm256_mul_ps(q2, _mm256_loadu_ps(xp + 16));
-                t0 = _mm256_fmadd_ps(q1, _mm256_loadu_ps(xp + 8), t0);
-                t1 = _mm256_fmadd_ps(q3, _mm256_loadu_ps(xp + 24), t1);
-                acc[j] = _mm256_fmadd_ps(s0, t0, acc[j]);     /* two chains, not one */
-                acc2[j] = _mm256_fmadd_ps(s1, t1, acc2[j]);
+        const uint8_t *blk = w + b * ts;
+        kscales(blk, dsc, dmn);
+        for (int p = 0; p < 8 / V; p++)
+            for (int half = 0; half < 2; half++) {
+                __m256 wv[2][4];
+                kfloats(blk, p, half, wv);
+                for (int v = 0; v < V; v++) {
+                    const int e = 32 * (V * p + v) + 16 * half;
+                    const __m256 s = _mm256_broadcast_ss(dsc + e / 16);
+                    for (int j = 0; j < nx; j++) {
+                        const float *xp = x + j * xs + FQ_QK * b + e;
+                        const __m256 t = _mm256_fmadd_ps(wv[1][v], _mm256_loadu_ps(xp + 8),
+                                                         _mm256_mul_ps(wv[0][v], _mm256_loadu_ps(xp)));
+                        acc[half][j] = _mm256_fmadd_ps(s, t, acc[half][j]);
+                    }
+                }
             }
-        }
         if (has_min) {
-            const __m256 dmin = _mm256_set1_ps(u.dmin);
-            const __m256i mn = _mm256_load_si256((const __m256i *)u.mn);
-            const __m256 m0 = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(mn))));
-            const __m256 m1 = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(mn, 1))));
+            const __m256 m0 = _mm256_load_ps(dmn), m1 = _mm256_load_ps(dmn + 8);
             for (int j = 0; j < nx; j++) {
                 const float *sp = xsum + j * xs + 16 * b;
-                acc[j] = _mm256_fnmadd_ps(m0, _mm256_loadu_ps(sp), acc[j]);
-                acc[j] = _mm256_fnmadd_ps(m1, _mm256_loadu_ps(sp + 8), acc[j]);
+                acc[0][j] = _mm256_fnmadd_ps(m0, _mm256_loadu_ps(sp), acc[0][j]);
+                acc[1][j] = _mm256_fnmadd_ps(m1, _mm256_loadu_ps(sp + 8), acc[1][j]);
             }
         }
     }
-    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(_mm256_add_ps(acc[j], acc2[j]));
+    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(_mm256_add_ps(acc[0][j], acc[1][j]));
+}
+
+/* 16 per-group floats from 8 per-32 ones: each value twice, in order. */
+FQ_AVX_INLINE void fq_avx_store_pairs(float *dst, __m256 v) {
+    _mm256_store_ps(dst, _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3)));
+    _mm256_store_ps(dst + 8, _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7)));
+}
+
+/* 8 bytes from p, zero-extended to 8 int32 lanes. */
+FQ_AVX_INLINE __m256i fq_avx_u8x8(const uint8_t *p) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
 }
 
 /* ---- instantiation: one exported function per (type, mode), nx dispatched to constants. ---- */
@@ -239,7 +247,7 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_unpackK_fn unpack, const int ts, cons
         fq_avx_dot_q8_##FAMILY(fq_avx_unpack_##name, ts, S, M, w, nb, xq, xs, out, os, N);       \
         break;
 #define FQ_AVX_DECODERS_32(name) fq_avx_unpack_##name, FQ_AVX_FLOATS_##name
-#define FQ_AVX_DECODERS_K(name) fq_avx_unpack_##name
+#define FQ_AVX_DECODERS_K(name) fq_avx_kscales_##name, fq_avx_kfloats_##name, fq_avx_kv_##name
 #define FQ_AVX_F32_CASE(FAMILY, name, ts, M, N)                                                    \
     case N:                                                                                      \
         fq_avx_dot_f32_##FAMILY(FQ_AVX_DECODERS_##FAMILY(name), ts, M, w, nb, x, xs, out, os, N); \

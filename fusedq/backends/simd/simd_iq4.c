@@ -24,7 +24,23 @@ FQ_AVX_INLINE void fq_avx_unpack_iq4_xs(const uint8_t *p, fq_unpackedK *u) {
     }
 }
 
-#define FQ_AVX_FLOATS_iq4_nl ((fq_avx_floats32_fn)0) /* grid values: through the int8 unpacker */
+/* Grid values of 16 bytes of nibbles (low nibbles or high) as 2 x 8 floats. */
+FQ_AVX_INLINE void fq_avx_iq4_floats16(const uint8_t *qs, int high, __m256 *w0, __m256 *w1) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)qs), m4 = _mm_set1_epi8(15);
+    const __m128i g = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)fq_iq4nl_values),
+                                       _mm_and_si128(high ? _mm_srli_epi16(v, 4) : v, m4));
+    *w0 = fq_avx_i8_to_ps(g);
+    *w1 = fq_avx_i8_to_ps(_mm_srli_si128(g, 8));
+}
+
+FQ_AVX_INLINE void fq_avx_floats_iq4_nl(const uint8_t *p, __m256 *q, float *d, float *m) {
+    const block_iq4_nl *x = (const block_iq4_nl *)p;
+    *d = fq_avx_half(&x->d);
+    *m = 0.0f;
+    fq_avx_iq4_floats16(x->qs, 0, &q[0], &q[1]);
+    fq_avx_iq4_floats16(x->qs, 1, &q[2], &q[3]);
+}
+#define FQ_AVX_FLOATS_iq4_nl fq_avx_floats_iq4_nl
 FQ_AVX_DEFINE_DOTS(iq4_nl, 32, 18, 1, 0)
 /* IQ4_XS q8, dedicated: nibbles become grid values in registers (one shuffle, no unpack
  * buffer) and each 32-value sub-block's 6-bit scale enters the integer sum through madd. */
@@ -57,6 +73,22 @@ FQ_AVX_INLINE void fq_avx_iq4_xs_q8(const uint8_t *w, int64_t nb, const uint8_t 
 }
 
 FQ_AVX_DEFINE_DEDICATED_Q8(iq4_xs, fq_avx_iq4_xs_q8)
+/* IQ4_XS f32: one sub-block of 32 per pass (V = 1), grid values straight to floats; no mins. */
+enum { fq_avx_kv_iq4_xs = 1 };
+
+FQ_AVX_INLINE void fq_avx_kscales_iq4_xs(const uint8_t *p, float *dsc, float *dmn) {
+    const block_iq4_xs *x = (const block_iq4_xs *)p;
+    int sc[8];
+    (void)dmn;
+    for (int j = 0; j < 8; j++) sc[j] = fq_iq4_xs_scale(x, j);
+    fq_avx_store_pairs(dsc, _mm256_mul_ps(_mm256_set1_ps(fq_avx_half(&x->d)),
+                                          _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)sc))));
+}
+
+FQ_AVX_INLINE void fq_avx_kfloats_iq4_xs(const uint8_t *p, int j, int half, __m256 w[2][4]) {
+    fq_avx_iq4_floats16(((const block_iq4_xs *)p)->qs + 16 * j, half, &w[0][0], &w[1][0]);
+}
+
 FQ_AVX_DEFINE_DOT_F32(iq4_xs, K, 136, 0)
 FQ_AVX_DEFINE_GEMM(iq4_nl, 32, 18, 1, 0, 1)
 FQ_AVX_DEFINE_GEMM(iq4_xs, K, 136, 1, 0, 1)
