@@ -46,6 +46,7 @@ static const uint32_t fq_bit_of_lane[32] = {
     1u << 24, 1u << 25, 1u << 26, 1u << 27, 1u << 28, 1u << 29, 1u << 30, 1u << 31};
 
 static inline void fq_unpack_q5_bits(const uint8_t *qs, uint32_t qh, int offset, int8_t *q) {
+#pragma GCC unroll 1 /* kept a loop: fully unrolled, the vectorizer no longer sees it */
     for (int i = 0; i < 16; i++) {
         q[i] = (int8_t)(((qs[i] & 15) | ((qh & fq_bit_of_lane[i]) ? 16 : 0)) - offset);
         q[i + 16] = (int8_t)(((qs[i] >> 4) | ((qh & fq_bit_of_lane[i + 16]) ? 16 : 0)) - offset);
@@ -183,10 +184,6 @@ static inline void fq_unpack_iq4_xs(const uint8_t *p, fq_unpackedK *u) {
 }
 
 /* Float values of unpacked blocks (the portable f32 path; not bit-exact with dequantize). */
-static inline void fq_floats_from_32(const fq_unpacked32 *u, float *y) {
-    for (int i = 0; i < 32; i++) y[i] = u->d * (float)u->q[i] + u->m;
-}
-
 static inline void fq_floats_from_K(const fq_unpackedK *u, float *y) {
     for (int g = 0; g < 16; g++) {
         const float ds = u->d * (float)u->sc[g], dm = u->dmin * (float)u->mn[g];

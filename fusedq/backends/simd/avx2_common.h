@@ -188,12 +188,13 @@ FQ_AVX_INLINE void fq_avx_dot_q8_K(fq_avx_unpackK_fn unpack, const int ts, const
  * Each type decodes its bytes straight to floats (no int8 buffer), V sub-blocks of 32 per pass:
  *   kscales(blk, dsc, dmn):    dsc[g] = d*sc_g and dmn[g] = dmin*mn_g for the 16 groups of 16;
  *   kfloats(blk, p, half, w):  w[k][v] = the 8 values at 32*(V*p + v) + 16*half + 8*k, as floats.
- * Two accumulators per column (one per half); the order per column does not depend on nx. */
+ * G is the scale granularity (16 or 32 values): sum(q*x) runs over G values, then one FMA with
+ * its scale. Two accumulators per column; the order per column does not depend on nx. */
 typedef void (*fq_avx_kscales_fn)(const uint8_t *blk, float *dsc, float *dmn);
 typedef void (*fq_avx_kfloats_fn)(const uint8_t *blk, int p, int half, __m256 w[2][4]);
 
 FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_kscales_fn kscales, fq_avx_kfloats_fn kfloats,
-                                    const int V, const int ts, const int has_min,
+                                    const int V, const int G, const int ts, const int has_min,
                                     const uint8_t *w, int64_t nb, const float *x, int64_t xs,
                                     float *out, int64_t os, const int nx) {
     __m256 acc[2][FQ_MAX_COLS];
@@ -203,21 +204,29 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_kscales_fn kscales, fq_avx_kfloats_fn
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * ts;
         kscales(blk, dsc, dmn);
-        for (int p = 0; p < 8 / V; p++)
+#pragma GCC unroll 8   /* constant p, half, v: decoders' shifts and the register arrays resolve */
+        for (int p = 0; p < 8 / V; p++) {
+            __m256 t[4][FQ_MAX_COLS];
+#pragma GCC unroll 2
             for (int half = 0; half < 2; half++) {
                 __m256 wv[2][4];
                 kfloats(blk, p, half, wv);
+#pragma GCC unroll 4
                 for (int v = 0; v < V; v++) {
-                    const int e = 32 * (V * p + v) + 16 * half;
-                    const __m256 s = _mm256_broadcast_ss(dsc + e / 16);
+                    const int e = 32 * (V * p + v) + 16 * half;   /* first value of these 16 */
+                    const int fresh = G == 16 || half == 0, done = G == 16 || half == 1;
+                    const int a = G == 16 ? half : (V * p + v) & 1;
+                    const int g = 2 * (V * p + v) + (G == 16 ? half : 0);   /* scale group */
                     for (int j = 0; j < nx; j++) {
                         const float *xp = x + j * xs + FQ_QK * b + e;
-                        const __m256 t = _mm256_fmadd_ps(wv[1][v], _mm256_loadu_ps(xp + 8),
-                                                         _mm256_mul_ps(wv[0][v], _mm256_loadu_ps(xp)));
-                        acc[half][j] = _mm256_fmadd_ps(s, t, acc[half][j]);
+                        const __m256 x0 = _mm256_loadu_ps(xp), x1 = _mm256_loadu_ps(xp + 8);
+                        const __m256 t0 = fresh ? _mm256_mul_ps(wv[0][v], x0) : _mm256_fmadd_ps(wv[0][v], x0, t[v][j]);
+                        t[v][j] = _mm256_fmadd_ps(wv[1][v], x1, t0);
+                        if (done) acc[a][j] = _mm256_fmadd_ps(_mm256_broadcast_ss(dsc + g), t[v][j], acc[a][j]);
                     }
                 }
             }
+        }
         if (has_min) {
             const __m256 m0 = _mm256_load_ps(dmn), m1 = _mm256_load_ps(dmn + 8);
             for (int j = 0; j < nx; j++) {
@@ -247,7 +256,7 @@ FQ_AVX_INLINE __m256i fq_avx_u8x8(const uint8_t *p) {
         fq_avx_dot_q8_##FAMILY(fq_avx_unpack_##name, ts, S, M, w, nb, xq, xs, out, os, N);       \
         break;
 #define FQ_AVX_DECODERS_32(name) fq_avx_unpack_##name, FQ_AVX_FLOATS_##name
-#define FQ_AVX_DECODERS_K(name) fq_avx_kscales_##name, fq_avx_kfloats_##name, fq_avx_kv_##name
+#define FQ_AVX_DECODERS_K(name) fq_avx_kscales_##name, fq_avx_kfloats_##name, fq_avx_kv_##name, fq_avx_kg_##name
 #define FQ_AVX_F32_CASE(FAMILY, name, ts, M, N)                                                    \
     case N:                                                                                      \
         fq_avx_dot_f32_##FAMILY(FQ_AVX_DECODERS_##FAMILY(name), ts, M, w, nb, x, xs, out, os, N); \

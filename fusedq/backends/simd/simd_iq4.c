@@ -74,7 +74,7 @@ FQ_AVX_INLINE void fq_avx_iq4_xs_q8(const uint8_t *w, int64_t nb, const uint8_t 
 
 FQ_AVX_DEFINE_DEDICATED_Q8(iq4_xs, fq_avx_iq4_xs_q8)
 /* IQ4_XS f32: one sub-block of 32 per pass (V = 1), grid values straight to floats; no mins. */
-enum { fq_avx_kv_iq4_xs = 1 };
+enum { fq_avx_kv_iq4_xs = 1, fq_avx_kg_iq4_xs = 32 };
 
 FQ_AVX_INLINE void fq_avx_kscales_iq4_xs(const uint8_t *p, float *dsc, float *dmn) {
     const block_iq4_xs *x = (const block_iq4_xs *)p;

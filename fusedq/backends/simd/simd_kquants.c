@@ -107,7 +107,9 @@ FQ_AVX_INLINE void fq_avx_unpack_q6_K(const uint8_t *p, fq_unpackedK *u) {
 
 /* ---- f32 mode: bytes straight to floats (the kscales/kfloats contract of avx2_common.h) ---- */
 
+/* V: sub-blocks of 32 decoded per pass; G: values per scale. */
 enum { fq_avx_kv_q2_K = 4, fq_avx_kv_q3_K = 4, fq_avx_kv_q4_K = 2, fq_avx_kv_q5_K = 2, fq_avx_kv_q6_K = 4 };
+enum { fq_avx_kg_q2_K = 16, fq_avx_kg_q3_K = 16, fq_avx_kg_q4_K = 32, fq_avx_kg_q5_K = 32, fq_avx_kg_q6_K = 16 };
 
 /* d*sc and dmin*mn per group of 16 from int32 scales/mins of 8 groups at a time. */
 FQ_AVX_INLINE void fq_avx_scale_floats(float *dst, float d, __m256i lo8, __m256i hi8) {
