@@ -11,16 +11,30 @@
 #define FQ_GEMV_ROWS32 4
 #define FQ_GEMV_PREFETCH_ROWS 16 /* rows ahead */
 
+/* The half-precision field at p in 4 rows (stride bytes apart), as 4 floats. */
+FQ_AVX_INLINE __m128 fq_avx_halves4(const uint8_t *p, int64_t stride) {
+    __m128i h = _mm_cvtsi32_si128(fq_load_u16(p));
+    h = _mm_insert_epi16(h, fq_load_u16(p + stride), 1);
+    h = _mm_insert_epi16(h, fq_load_u16(p + 2 * stride), 2);
+    h = _mm_insert_epi16(h, fq_load_u16(p + 3 * stride), 3);
+    return _mm_cvtph_ps(h);
+}
+
+/* 32-blocks, 4 rows per step. The 4 rows' integer dots are reduced together (3 hadds give the
+ * 4 row sums in lanes 0-3 of each 128-bit half), so converting, scaling and accumulating cost
+ * one instruction per 4 rows; the scales d (field at byte 0) of the 4 rows convert at once.
+ * Mins: m = min_per_d * d (Q4_0, Q5_0 with their offsets) or the half at byte 2 (min_half). */
 FQ_AVX_INLINE void fq_avx_gemv_q8_32(fq_avx_unpack32_fn unpack, const int ts, const int signed_q,
-                                     const int has_min, const uint8_t *w, int64_t row_bytes,
-                                     int64_t nrows, int64_t nb, const uint8_t *xq, float *out) {
+                                     const float min_per_d, const int min_half,
+                                     const uint8_t *w, int64_t row_bytes, int64_t nrows,
+                                     int64_t nb, const uint8_t *xq, float *out) {
     const fq_q8_32 *y = (const fq_q8_32 *)xq;
     const __m256i ones = _mm256_set1_epi16(1);
+    const int has_min = min_per_d != 0.0f || min_half;
     int64_t r = 0;
     for (; r + FQ_GEMV_ROWS32 <= nrows; r += FQ_GEMV_ROWS32) {
-        __m256 acc[FQ_GEMV_ROWS32];
-        float macc[FQ_GEMV_ROWS32];
-        for (int i = 0; i < FQ_GEMV_ROWS32; i++) acc[i] = _mm256_setzero_ps(), macc[i] = 0.0f;
+        __m256 acc = _mm256_setzero_ps();
+        __m128 macc = _mm_setzero_ps();
         const uint8_t *wr = w + r * row_bytes;
         /* the 4 rows are read block-interleaved, which the hardware prefetcher does not follow:
          * prefetch rows further on (contiguous bytes) at the pace these are consumed. They may
@@ -31,29 +45,38 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_32(fq_avx_unpack32_fn unpack, const int ts, co
         for (int64_t b = 0; b < nb; b++) {
             for (int64_t o = b * step; o < (b + 1) * step; o += 64) _mm_prefetch((const char *)ahead + o, _MM_HINT_T0);
             const __m256i yv = _mm256_loadu_si256((const __m256i *)y[b].qs);
-            const float dy = y[b].d, sy = y[b].s;
+            __m256i p[FQ_GEMV_ROWS32];
             for (int i = 0; i < FQ_GEMV_ROWS32; i++) {
-                float d, m;
-                const __m256i q = unpack(wr + i * row_bytes + b * ts, &d, &m);
+                float d_unused, m_unused;
+                const __m256i q = unpack(wr + i * row_bytes + b * ts, &d_unused, &m_unused);
                 const __m256i uq = signed_q ? _mm256_sign_epi8(q, q) : q;
                 const __m256i xv = signed_q ? _mm256_sign_epi8(yv, q) : yv;
-                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(uq, xv), ones);
-                acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * dy), _mm256_cvtepi32_ps(p), acc[i]);
-                if (has_min) macc[i] += m * sy;
+                p[i] = _mm256_madd_epi16(_mm256_maddubs_epi16(uq, xv), ones);
+            }
+            const __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+            const __m128 d = fq_avx_halves4(wr + b * ts, row_bytes);
+            const __m128 dd = _mm_mul_ps(d, _mm_set1_ps(y[b].d));
+            acc = _mm256_fmadd_ps(_mm256_set_m128(dd, dd), _mm256_cvtepi32_ps(sums), acc);
+            if (has_min) {
+                const __m128 m = min_half ? fq_avx_halves4(wr + b * ts + 2, row_bytes)
+                                          : _mm_mul_ps(d, _mm_set1_ps(min_per_d));
+                macc = _mm_fmadd_ps(m, _mm_set1_ps(y[b].s), macc);
             }
         }
-        for (int i = 0; i < FQ_GEMV_ROWS32; i++) out[r + i] = fq_avx_hsum(acc[i]) + macc[i];
+        const __m128 rows = _mm_add_ps(_mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)), macc);
+        _mm_storeu_ps(out + r, rows);
     }
     for (; r < nrows; r++)
         fq_avx_dot_q8_32(unpack, ts, signed_q, has_min, w + r * row_bytes, nb, xq, 0, out + r, 0, 1);
 }
 
 /* The exported GEMV of one type (signature fq_gemv_q8_fn in kernel_table.h). */
-#define FQ_AVX_DEFINE_GEMV_32(name, ts, SIGNED, HAS_MIN)                                           \
+/* MIN_PER_D, MIN_HALF: see fq_avx_gemv_q8_32 (both 0: no min). */
+#define FQ_AVX_DEFINE_GEMV_32(name, ts, SIGNED, MIN_PER_D, MIN_HALF)                               \
     void fq_avx2_gemv_q8_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
                                 const uint8_t *xq, float *out) {                                 \
-        fq_avx_gemv_q8_32(fq_avx_unpack_##name, ts, SIGNED, HAS_MIN, w, row_bytes, nrows, nb, xq, \
-                          out);                                                                  \
+        fq_avx_gemv_q8_32(fq_avx_unpack_##name, ts, SIGNED, MIN_PER_D, MIN_HALF, w, row_bytes,   \
+                          nrows, nb, xq, out);                                                   \
     }
 #define FQ_AVX_DEFINE_GEMV_K(name, ts, SIGNED, HAS_MIN)                                            \
     void fq_avx2_gemv_q8_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \

@@ -92,5 +92,5 @@ FQ_AVX_INLINE void fq_avx_kfloats_iq4_xs(const uint8_t *p, int j, int half, __m2
 FQ_AVX_DEFINE_DOT_F32(iq4_xs, K, 136, 0)
 FQ_AVX_DEFINE_GEMM(iq4_nl, 32, 18, 1, 0, 1)
 FQ_AVX_DEFINE_GEMM(iq4_xs, K, 136, 1, 0, 1)
-FQ_AVX_DEFINE_GEMV_32(iq4_nl, 18, 1, 0)
+FQ_AVX_DEFINE_GEMV_32(iq4_nl, 18, 1, 0.0f, 0)
 FQ_AVX_DEFINE_GEMV_ROWS(iq4_xs, fq_avx_iq4_xs_q8)
