@@ -36,6 +36,9 @@ typedef void (*fq_gemv_q8_fn)(const uint8_t *w, int64_t row_bytes, int64_t nrows
 typedef void (*fq_gemm_f32_fn)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nblocks,
                                const float *x, int64_t x_stride, int64_t n, float *out,
                                int64_t out_stride);
+/* One f32 activation row (with its per-16 sums when f32_sums) against nrows weight rows. */
+typedef void (*fq_gemv_f32_fn)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nblocks,
+                               const float *x, float *out);
 #define FQ_GEMM_ROWS 8
 /* Fewest columns for which callers use gemm_q8 instead of dot_q8 (measured on AVX2). */
 #define FQ_GEMM_MIN_COLS 4
@@ -57,6 +60,7 @@ typedef struct fq_kernels {
     fq_gemm_q8_fn gemm_q8; /* NULL: callers use dot_q8 for every n */
     fq_gemv_q8_fn gemv_q8; /* NULL: callers use dot_q8 for n = 1 */
     fq_gemm_f32_fn gemm_f32; /* NULL: callers use dot_f32 for every n */
+    fq_gemv_f32_fn gemv_f32; /* NULL: callers use dot_f32 for n = 1 */
 } fq_kernels;
 
 #define FQ_XSUM_GROUP 16

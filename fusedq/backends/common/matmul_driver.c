@@ -45,6 +45,10 @@ void fq_row_tile(const fq_kernels *k, const uint8_t *w, int64_t row_bytes, int64
         }
         return;
     }
+    if (!xq && k->gemv_f32 && n == 1) {
+        k->gemv_f32(w + r0 * row_bytes, row_bytes, r1 - r0, nb, xf, out + r0);
+        return;
+    }
     if (!xq && k->gemm_f32 && n >= FQ_GEMM_MIN_COLS) {
         k->gemm_f32(w + r0 * row_bytes, row_bytes, (int)(r1 - r0), nb, xf, x_stride, n, out + r0, rows);
         return;

@@ -70,6 +70,50 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_32(fq_avx_unpack32_fn unpack, const int ts, co
         fq_avx_dot_q8_32(unpack, ts, signed_q, has_min, w + r * row_bytes, nb, xq, 0, out + r, 0, 1);
 }
 
+/* f32 mode, 32-blocks, 4 rows per step: each x block is loaded once for the 4 rows, the rows'
+ * float dots are reduced together (3 hadds) and scaled by their 4 d at once; the min term
+ * (m as in fq_avx_gemv_q8_32) meets the block's x sum, also computed once for the 4 rows. */
+FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, const float min_per_d,
+                                      const int min_half, const uint8_t *w, int64_t row_bytes,
+                                      int64_t nrows, int64_t nb, const float *x, float *out,
+                                      fq_dot_f32_fn row_dot) {
+    const int has_min = min_per_d != 0.0f || min_half;
+    int64_t r = 0;
+    for (; r + FQ_GEMV_ROWS32 <= nrows; r += FQ_GEMV_ROWS32) {
+        __m256 acc = _mm256_setzero_ps();
+        __m128 macc = _mm_setzero_ps();
+        const uint8_t *wr = w + r * row_bytes;
+        const uint8_t *ahead = wr + FQ_GEMV_PREFETCH_ROWS * row_bytes;   /* as in the q8 GEMV */
+        const int64_t step = FQ_GEMV_ROWS32 * ts;
+        for (int64_t b = 0; b < nb; b++) {
+            for (int64_t o = b * step; o < (b + 1) * step; o += 64) _mm_prefetch((const char *)ahead + o, _MM_HINT_T0);
+            const float *xp = x + 32 * b;
+            const __m256 x0 = _mm256_loadu_ps(xp), x1 = _mm256_loadu_ps(xp + 8);
+            const __m256 x2 = _mm256_loadu_ps(xp + 16), x3 = _mm256_loadu_ps(xp + 24);
+            __m256 t[FQ_GEMV_ROWS32];
+            for (int i = 0; i < FQ_GEMV_ROWS32; i++) {
+                __m256 q[4];
+                float d_unused, m_unused;
+                floats(wr + i * row_bytes + b * ts, q, &d_unused, &m_unused);
+                t[i] = _mm256_add_ps(_mm256_fmadd_ps(q[1], x1, _mm256_mul_ps(q[0], x0)),
+                                     _mm256_fmadd_ps(q[3], x3, _mm256_mul_ps(q[2], x2)));
+            }
+            const __m256 sums = _mm256_hadd_ps(_mm256_hadd_ps(t[0], t[1]), _mm256_hadd_ps(t[2], t[3]));
+            const __m128 d = fq_avx_halves4(wr + b * ts, row_bytes);
+            acc = _mm256_fmadd_ps(_mm256_set_m128(d, d), sums, acc);
+            if (has_min) {
+                const __m128 m = min_half ? fq_avx_halves4(wr + b * ts + 2, row_bytes)
+                                          : _mm_mul_ps(d, _mm_set1_ps(min_per_d));
+                const float xsum = fq_avx_hsum(_mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3)));
+                macc = _mm_fmadd_ps(m, _mm_set1_ps(xsum), macc);
+            }
+        }
+        const __m128 rows = _mm_add_ps(_mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)), macc);
+        _mm_storeu_ps(out + r, rows);
+    }
+    for (; r < nrows; r++) row_dot(w + r * row_bytes, nb, x, 0, 1, out + r, 0);
+}
+
 /* The exported GEMV of one type (signature fq_gemv_q8_fn in kernel_table.h). */
 /* MIN_PER_D, MIN_HALF: see fq_avx_gemv_q8_32 (both 0: no min). */
 #define FQ_AVX_DEFINE_GEMV_32(name, ts, SIGNED, MIN_PER_D, MIN_HALF)                               \
@@ -77,6 +121,11 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_32(fq_avx_unpack32_fn unpack, const int ts, co
                                 const uint8_t *xq, float *out) {                                 \
         fq_avx_gemv_q8_32(fq_avx_unpack_##name, ts, SIGNED, MIN_PER_D, MIN_HALF, w, row_bytes,   \
                           nrows, nb, xq, out);                                                   \
+    }                                                                                            \
+    void fq_avx2_gemv_f32_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
+                                 const float *x, float *out) {                                   \
+        fq_avx_gemv_f32_32(fq_avx_floats_##name, ts, MIN_PER_D, MIN_HALF, w, row_bytes, nrows,   \
+                           nb, x, out, fq_avx2_dot_f32_##name);                                  \
     }
 #define FQ_AVX_DEFINE_GEMV_K(name, ts, SIGNED, HAS_MIN)                                            \
     void fq_avx2_gemv_q8_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
@@ -84,12 +133,20 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_32(fq_avx_unpack32_fn unpack, const int ts, co
         for (int64_t r = 0; r < nrows; r++)                                                      \
             fq_avx_dot_q8_K(fq_avx_unpack_##name, ts, SIGNED, HAS_MIN, w + r * row_bytes, nb, xq, \
                             0, out + r, 0, 1);                                                   \
-    }
+    }                                                                                            \
+    FQ_AVX_DEFINE_GEMV_F32_ROWS(name)
 /* Rows one by one through an inline row body `body(w, nb, xq, xs, out, os, nx)` with nx = 1. */
 #define FQ_AVX_DEFINE_GEMV_ROWS(name, body)                                                        \
     void fq_avx2_gemv_q8_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
                                 const uint8_t *xq, float *out) {                                 \
         for (int64_t r = 0; r < nrows; r++) body(w + r * row_bytes, nb, xq, 0, out + r, 0, 1);   \
+    }                                                                                            \
+    FQ_AVX_DEFINE_GEMV_F32_ROWS(name)
+/* f32 GEMV of the 256-block types: their row dot, row by row (x carries its per-16 sums). */
+#define FQ_AVX_DEFINE_GEMV_F32_ROWS(name)                                                          \
+    void fq_avx2_gemv_f32_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
+                                 const float *x, float *out) {                                   \
+        for (int64_t r = 0; r < nrows; r++) fq_avx2_dot_f32_##name(w + r * row_bytes, nb, x, 0, 1, out + r, 0); \
     }
 
 #endif

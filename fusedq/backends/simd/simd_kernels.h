@@ -12,7 +12,9 @@
     void fq_avx2_gemm_q8_##name(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,      \
                                 const uint8_t *xq, int64_t xs, int64_t n, float *out, int64_t os); \
     void fq_avx2_gemv_q8_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
-                                const uint8_t *xq, float *out);
+                                const uint8_t *xq, float *out);                                  \
+    void fq_avx2_gemv_f32_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
+                                 const float *x, float *out);
 
 /* simd_float.c: float weights (q8 mode is f32 mode for them) */
 #define FQ_AVX_DECLARE_FLOAT_GEMM(name)                                                            \

@@ -12,7 +12,7 @@
 /* K-family f32 dots take per-16 activation sums (f32_sums = 1) for their mins. */
 #define QUANT_ROW(id, NAME, bs, ts, partner, name)                                                 \
     {id, NAME, bs, ts, partner, fq_dequant_##name, fq_avx2_dot_f32_##name, fq_avx2_dot_q8_##name, \
-     "avx2", bs == 256, fq_avx2_gemm_q8_##name, fq_avx2_gemv_q8_##name},
+     "avx2", bs == 256, fq_avx2_gemm_q8_##name, fq_avx2_gemv_q8_##name, 0, fq_avx2_gemv_f32_##name},
 
 static const fq_kernels simd_table[] = {
     FQ_FOR_EACH_TYPE(FLOAT_ROW, QUANT_ROW)
