@@ -82,21 +82,15 @@ FQ_AVX_INLINE void fq_avx_floats_q8_0(const uint8_t *p, __m256 *q, float *d, flo
         q[k] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(x->qs + 8 * k))));
 }
 
-/* The 5th bits: qh bit i of element i, moved into each 32-bit lane with one variable shift. */
+/* The 5-bit values as bytes (fq_avx_q5_bits: nibbles and fifth bits combined 32 at a time),
+ * then 8 bytes -> 8 int32 lanes -> floats per vector. */
 FQ_AVX_INLINE void fq_avx_q5_floats(const uint8_t *qs, const uint8_t *qh, __m256 *q) {
-    uint32_t bits;
-    memcpy(&bits, qh, 4);
-    const __m256i all = _mm256_set1_epi32((int)bits), one = _mm256_set1_epi32(1);
-    const __m256i m4 = _mm256_set1_epi32(15), lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (int h = 0; h < 2; h++) {
-        const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * h)));
-        for (int half = 0; half < 2; half++) {   /* elements 8h.. (low nibbles), 16+8h.. (high) */
-            const __m256i shift = _mm256_add_epi32(lane, _mm256_set1_epi32(8 * h + 16 * half));
-            const __m256i hb = _mm256_slli_epi32(_mm256_and_si256(_mm256_srlv_epi32(all, shift), one), 4);
-            const __m256i nib = half ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, m4);
-            q[2 * half + h] = _mm256_cvtepi32_ps(_mm256_or_si256(nib, hb));
-        }
-    }
+    const __m256i v = fq_avx_q5_bits(qs, qh);
+    const __m128i lo = _mm256_castsi256_si128(v), hi = _mm256_extracti128_si256(v, 1);
+    q[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
+    q[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
+    q[2] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
+    q[3] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
 }
 
 FQ_AVX_INLINE void fq_avx_floats_q5_0(const uint8_t *p, __m256 *q, float *d, float *m) {
