@@ -52,7 +52,7 @@ FQ_AVX_INLINE __m256i fq_avx_iq4_table(void) {
 /* ---- 32-element blocks: unpack returns the 32 int8 q in a register, d and m by pointer. ---- */
 typedef __m256i (*fq_avx_unpack32_fn)(const uint8_t *blk, float *d, float *m);
 
-FQ_AVX_INLINE void fq_avx_dot_q8_32(fq_avx_unpack32_fn unpack, const int ts, const int signed_q,
+FQ_AVX_INLINE void fq_avx_dot_q8_32(fq_avx_unpack32_fn unpack, const int signed_q, const int ts,
                                     const int has_min, const uint8_t *w, int64_t nb,
                                     const uint8_t *xq, int64_t xs, float *out, int64_t os,
                                     const int nx) {
@@ -146,38 +146,67 @@ FQ_AVX_INLINE void fq_avx_k_scales(const uint8_t *scales, fq_unpackedK *u) {
 }
 typedef void (*fq_avx_unpackK_fn)(const uint8_t *blk, fq_unpackedK *u);
 
-FQ_AVX_INLINE void fq_avx_dot_q8_K(fq_avx_unpackK_fn unpack, const int ts, const int signed_q,
-                                   const int has_min, const uint8_t *w, int64_t nb,
-                                   const uint8_t *xq, int64_t xs, float *out, int64_t os,
-                                   const int nx) {
-    __m256 acc[FQ_MAX_COLS];
+/* The integer work of one 256-block against nx Q8_K columns (block b of each):
+ *   isum[j] = sum_g sc_g * dot(q_g, y_g)   and, with mins,   msum[j] = sum_g mn_g * bsum_g,
+ * each as 8 int32 lanes to be summed; d and dmin of the block. A type provides this either
+ * dedicated or through fq_avx_k_block_sums and its unpacker (FQ_AVX_KSUMS_VIA_UNPACK); the row
+ * kernel below and the 4-row GEMV (avx2_gemv.h) scale and accumulate it. */
+typedef void (*fq_avx_ksums_fn)(const uint8_t *blk, const uint8_t *xq, int64_t xs, int64_t b, int nx,
+                                __m256i *isum, __m256i *msum, float *d, float *dmin);
+
+FQ_AVX_INLINE void fq_avx_k_block_sums(fq_avx_unpackK_fn unpack, const int signed_q, const int has_min,
+                                       const uint8_t *blk, const uint8_t *xq, int64_t xs, int64_t b,
+                                       const int nx, __m256i *isum, __m256i *msum, float *d, float *dmin) {
     fq_unpackedK u;
-    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        unpack(w + b * ts, &u);
-        const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)u.sc));
-        const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(u.sc + 8)));
-        __m256i isum[FQ_MAX_COLS];
-        for (int j = 0; j < nx; j++) isum[j] = _mm256_setzero_si256();
-        for (int c = 0; c < 8; c++) { /* chunk c: one weight load and scale vector for all columns */
-            const __m256i scv = _mm256_shuffle_epi8(c < 4 ? sc_lo : sc_hi, fq_avx_scale_pick(c & 3));
-            const __m256i q = _mm256_load_si256((const __m256i *)(u.q + 32 * c));
-            const __m256i uq = signed_q ? _mm256_sign_epi8(q, q) : q;
-            for (int j = 0; j < nx; j++) {
-                const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
-                __m256i yv = _mm256_loadu_si256((const __m256i *)(y->qs + 32 * c));
-                if (signed_q) yv = _mm256_sign_epi8(yv, q);
-                isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(_mm256_maddubs_epi16(uq, yv), scv));
-            }
+    unpack(blk, &u);
+    const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)u.sc));
+    const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(u.sc + 8)));
+    for (int j = 0; j < nx; j++) isum[j] = _mm256_setzero_si256();
+    for (int c = 0; c < 8; c++) { /* chunk c: one weight load and scale vector for all columns */
+        const __m256i scv = _mm256_shuffle_epi8(c < 4 ? sc_lo : sc_hi, fq_avx_scale_pick(c & 3));
+        const __m256i q = _mm256_load_si256((const __m256i *)(u.q + 32 * c));
+        const __m256i uq = signed_q ? _mm256_sign_epi8(q, q) : q;
+        for (int j = 0; j < nx; j++) {
+            const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
+            __m256i yv = _mm256_loadu_si256((const __m256i *)(y->qs + 32 * c));
+            if (signed_q) yv = _mm256_sign_epi8(yv, q);
+            isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(_mm256_maddubs_epi16(uq, yv), scv));
         }
+    }
+    if (has_min) {
         const __m256i mn = _mm256_load_si256((const __m256i *)u.mn);
         for (int j = 0; j < nx; j++) {
             const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
-            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(u.d * y->d), _mm256_cvtepi32_ps(isum[j]), acc[j]);
-            if (has_min) {
-                const __m256i ms = _mm256_madd_epi16(mn, _mm256_loadu_si256((const __m256i *)y->bsums));
-                acc[j] = _mm256_fnmadd_ps(_mm256_set1_ps(u.dmin * y->d), _mm256_cvtepi32_ps(ms), acc[j]);
-            }
+            msum[j] = _mm256_madd_epi16(mn, _mm256_loadu_si256((const __m256i *)y->bsums));
+        }
+    }
+    *d = u.d;
+    *dmin = u.dmin;
+}
+
+/* A type's fq_avx_ksums_fn through its unpacker. */
+#define FQ_AVX_KSUMS_VIA_UNPACK(name, SIGNED, HAS_MIN)                                             \
+    FQ_AVX_INLINE void fq_avx_ksums_##name(const uint8_t *blk, const uint8_t *xq, int64_t xs,     \
+                                           int64_t b, int nx, __m256i *isum, __m256i *msum,      \
+                                           float *d, float *dmin) {                              \
+        fq_avx_k_block_sums(fq_avx_unpack_##name, SIGNED, HAS_MIN, blk, xq, xs, b, nx, isum, msum, \
+                            d, dmin);                                                            \
+    }
+
+FQ_AVX_INLINE void fq_avx_dot_q8_K(fq_avx_ksums_fn ksums, const int ts, const int has_min,
+                                   const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,
+                                   float *out, int64_t os, const int nx) {
+    __m256 acc[FQ_MAX_COLS];
+    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i isum[FQ_MAX_COLS], msum[FQ_MAX_COLS];
+        float d, dmin;
+        ksums(w + b * ts, xq, xs, b, nx, isum, msum, &d, &dmin);
+        for (int j = 0; j < nx; j++) {
+            const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(d * y->d), _mm256_cvtepi32_ps(isum[j]), acc[j]);
+            if (has_min)
+                acc[j] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * y->d), _mm256_cvtepi32_ps(msum[j]), acc[j]);
         }
     }
     for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]);
@@ -251,9 +280,11 @@ FQ_AVX_INLINE __m256i fq_avx_u8x8(const uint8_t *p) {
 }
 
 /* ---- instantiation: one exported function per (type, mode), nx dispatched to constants. ---- */
+#define FQ_AVX_Q8_CODERS_32(name, S) fq_avx_unpack_##name, S
+#define FQ_AVX_Q8_CODERS_K(name, S) fq_avx_ksums_##name
 #define FQ_AVX_Q8_CASE(FAMILY, name, ts, S, M, N)                                                  \
     case N:                                                                                      \
-        fq_avx_dot_q8_##FAMILY(fq_avx_unpack_##name, ts, S, M, w, nb, xq, xs, out, os, N);       \
+        fq_avx_dot_q8_##FAMILY(FQ_AVX_Q8_CODERS_##FAMILY(name, S), ts, M, w, nb, xq, xs, out, os, N); \
         break;
 #define FQ_AVX_DECODERS_32(name) fq_avx_unpack_##name, FQ_AVX_FLOATS_##name
 #define FQ_AVX_DECODERS_K(name) fq_avx_kscales_##name, fq_avx_kfloats_##name, fq_avx_kv_##name, fq_avx_kg_##name
@@ -295,35 +326,5 @@ FQ_AVX_INLINE __m256i fq_avx_u8x8(const uint8_t *p) {
 #define FQ_AVX_DEFINE_DOTS(name, FAMILY, ts, SIGNED, HAS_MIN)                                      \
     FQ_AVX_DEFINE_DOT_Q8(name, FAMILY, ts, SIGNED, HAS_MIN)                                      \
     FQ_AVX_DEFINE_DOT_F32(name, FAMILY, ts, HAS_MIN)
-
-/* A dedicated q8 body `body(w, nb, xq, xs, out, os, nx)` exported with the same nx dispatch. */
-#define FQ_AVX_DEDICATED_CASE(body, N)                                                             \
-    case N:                                                                                      \
-        body(w, nb, xq, xs, out, os, N);                                                         \
-        break;
-#define FQ_AVX_DEDICATED_F32_CASE(body, N)                                                         \
-    case N:                                                                                      \
-        body(w, nb, x, xs, out, os, N);                                                          \
-        break;
-#define FQ_AVX_DEFINE_DEDICATED_F32(name, body)                                                    \
-    void fq_avx2_dot_f32_##name(const uint8_t *w, int64_t nb, const float *x, int64_t xs,        \
-                                int nx, float *out, int64_t os) {                                \
-        switch (nx) {                                                                            \
-            FQ_AVX_DEDICATED_F32_CASE(body, 1) FQ_AVX_DEDICATED_F32_CASE(body, 2)                \
-            FQ_AVX_DEDICATED_F32_CASE(body, 3) FQ_AVX_DEDICATED_F32_CASE(body, 4)                \
-            FQ_AVX_DEDICATED_F32_CASE(body, 5) FQ_AVX_DEDICATED_F32_CASE(body, 6)                \
-            FQ_AVX_DEDICATED_F32_CASE(body, 7) FQ_AVX_DEDICATED_F32_CASE(body, 8)                \
-        }                                                                                        \
-    }
-#define FQ_AVX_DEFINE_DEDICATED_Q8(name, body)                                                     \
-    void fq_avx2_dot_q8_##name(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,      \
-                               int nx, float *out, int64_t os) {                                 \
-        switch (nx) {                                                                            \
-            FQ_AVX_DEDICATED_CASE(body, 1) FQ_AVX_DEDICATED_CASE(body, 2)                        \
-            FQ_AVX_DEDICATED_CASE(body, 3) FQ_AVX_DEDICATED_CASE(body, 4)                        \
-            FQ_AVX_DEDICATED_CASE(body, 5) FQ_AVX_DEDICATED_CASE(body, 6)                        \
-            FQ_AVX_DEDICATED_CASE(body, 7) FQ_AVX_DEDICATED_CASE(body, 8)                        \
-        }                                                                                        \
-    }
 
 #endif

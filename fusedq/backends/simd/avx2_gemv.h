@@ -8,7 +8,7 @@
 
 #include "avx2_common.h"
 
-#define FQ_GEMV_ROWS32 4
+#define FQ_GEMV_ROWS 4
 #define FQ_GEMV_PREFETCH_ROWS 16 /* rows ahead */
 
 /* The half-precision field at p in 4 rows (stride bytes apart), as 4 floats. */
@@ -32,7 +32,7 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_32(fq_avx_unpack32_fn unpack, const int ts, co
     const __m256i ones = _mm256_set1_epi16(1);
     const int has_min = min_per_d != 0.0f || min_half;
     int64_t r = 0;
-    for (; r + FQ_GEMV_ROWS32 <= nrows; r += FQ_GEMV_ROWS32) {
+    for (; r + FQ_GEMV_ROWS <= nrows; r += FQ_GEMV_ROWS) {
         __m256 acc = _mm256_setzero_ps();
         __m128 macc = _mm_setzero_ps();
         const uint8_t *wr = w + r * row_bytes;
@@ -41,12 +41,12 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_32(fq_avx_unpack32_fn unpack, const int ts, co
          * lie past this call's rows (the next tile; past the matrix end only at the last tile):
          * prefetches never fault and touch nothing. 25% on the 178 MB Gemma output matrix. */
         const uint8_t *ahead = wr + FQ_GEMV_PREFETCH_ROWS * row_bytes;
-        const int64_t step = FQ_GEMV_ROWS32 * ts;
+        const int64_t step = FQ_GEMV_ROWS * ts;
         for (int64_t b = 0; b < nb; b++) {
             for (int64_t o = b * step; o < (b + 1) * step; o += 64) _mm_prefetch((const char *)ahead + o, _MM_HINT_T0);
             const __m256i yv = _mm256_loadu_si256((const __m256i *)y[b].qs);
-            __m256i p[FQ_GEMV_ROWS32];
-            for (int i = 0; i < FQ_GEMV_ROWS32; i++) {
+            __m256i p[FQ_GEMV_ROWS];
+            for (int i = 0; i < FQ_GEMV_ROWS; i++) {
                 float d_unused, m_unused;
                 const __m256i q = unpack(wr + i * row_bytes + b * ts, &d_unused, &m_unused);
                 const __m256i uq = signed_q ? _mm256_sign_epi8(q, q) : q;
@@ -67,7 +67,7 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_32(fq_avx_unpack32_fn unpack, const int ts, co
         _mm_storeu_ps(out + r, rows);
     }
     for (; r < nrows; r++)
-        fq_avx_dot_q8_32(unpack, ts, signed_q, has_min, w + r * row_bytes, nb, xq, 0, out + r, 0, 1);
+        fq_avx_dot_q8_32(unpack, signed_q, ts, has_min, w + r * row_bytes, nb, xq, 0, out + r, 0, 1);
 }
 
 /* f32 mode, 32-blocks, 4 rows per step: each x block is loaded once for the 4 rows, the rows'
@@ -79,19 +79,19 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
                                       fq_dot_f32_fn row_dot) {
     const int has_min = min_per_d != 0.0f || min_half;
     int64_t r = 0;
-    for (; r + FQ_GEMV_ROWS32 <= nrows; r += FQ_GEMV_ROWS32) {
+    for (; r + FQ_GEMV_ROWS <= nrows; r += FQ_GEMV_ROWS) {
         __m256 acc = _mm256_setzero_ps();
         __m128 macc = _mm_setzero_ps();
         const uint8_t *wr = w + r * row_bytes;
         const uint8_t *ahead = wr + FQ_GEMV_PREFETCH_ROWS * row_bytes;   /* as in the q8 GEMV */
-        const int64_t step = FQ_GEMV_ROWS32 * ts;
+        const int64_t step = FQ_GEMV_ROWS * ts;
         for (int64_t b = 0; b < nb; b++) {
             for (int64_t o = b * step; o < (b + 1) * step; o += 64) _mm_prefetch((const char *)ahead + o, _MM_HINT_T0);
             const float *xp = x + 32 * b;
             const __m256 x0 = _mm256_loadu_ps(xp), x1 = _mm256_loadu_ps(xp + 8);
             const __m256 x2 = _mm256_loadu_ps(xp + 16), x3 = _mm256_loadu_ps(xp + 24);
-            __m256 t[FQ_GEMV_ROWS32];
-            for (int i = 0; i < FQ_GEMV_ROWS32; i++) {
+            __m256 t[FQ_GEMV_ROWS];
+            for (int i = 0; i < FQ_GEMV_ROWS; i++) {
                 __m256 q[4];
                 float d_unused, m_unused;
                 floats(wr + i * row_bytes + b * ts, q, &d_unused, &m_unused);
@@ -114,6 +114,41 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
     for (; r < nrows; r++) row_dot(w + r * row_bytes, nb, x, 0, 1, out + r, 0);
 }
 
+/* 256-blocks, 4 rows per step: each row's integer sums (fq_avx_ksums_fn) are reduced with the
+ * other 3 rows' (3 hadds), then converted and scaled by the 4 rows' d (and dmin) at once. */
+FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_ksums_fn ksums, const int ts, const int d_off,
+                                    const int dmin_off, const int has_min, const uint8_t *w,
+                                    int64_t row_bytes, int64_t nrows, int64_t nb, const uint8_t *xq,
+                                    float *out, fq_dot_q8_fn row_dot) {
+    const fq_q8_K *y = (const fq_q8_K *)xq;
+    int64_t r = 0;
+    for (; r + FQ_GEMV_ROWS <= nrows; r += FQ_GEMV_ROWS) {
+        __m256 acc = _mm256_setzero_ps();
+        const uint8_t *wr = w + r * row_bytes;
+        const uint8_t *ahead = wr + FQ_GEMV_PREFETCH_ROWS * row_bytes;   /* as for 32-blocks */
+        const int64_t step = FQ_GEMV_ROWS * ts;
+        for (int64_t b = 0; b < nb; b++) {
+            for (int64_t o = b * step; o < (b + 1) * step; o += 64) _mm_prefetch((const char *)ahead + o, _MM_HINT_T0);
+            __m256i is[FQ_GEMV_ROWS], ms[FQ_GEMV_ROWS];
+            for (int i = 0; i < FQ_GEMV_ROWS; i++) {
+                float d_unused, dmin_unused;
+                ksums(wr + i * row_bytes + b * ts, xq, 0, b, 1, &is[i], &ms[i], &d_unused, &dmin_unused);
+            }
+            const __m256i isum = _mm256_hadd_epi32(_mm256_hadd_epi32(is[0], is[1]), _mm256_hadd_epi32(is[2], is[3]));
+            const __m128 d = _mm_mul_ps(fq_avx_halves4(wr + b * ts + d_off, row_bytes), _mm_set1_ps(y[b].d));
+            acc = _mm256_fmadd_ps(_mm256_set_m128(d, d), _mm256_cvtepi32_ps(isum), acc);
+            if (has_min) {
+                const __m256i msum = _mm256_hadd_epi32(_mm256_hadd_epi32(ms[0], ms[1]), _mm256_hadd_epi32(ms[2], ms[3]));
+                const __m128 dm = dmin_off == d_off ? d
+                    : _mm_mul_ps(fq_avx_halves4(wr + b * ts + dmin_off, row_bytes), _mm_set1_ps(y[b].d));
+                acc = _mm256_fnmadd_ps(_mm256_set_m128(dm, dm), _mm256_cvtepi32_ps(msum), acc);
+            }
+        }
+        _mm_storeu_ps(out + r, _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)));
+    }
+    for (; r < nrows; r++) row_dot(w + r * row_bytes, nb, xq, 0, 1, out + r, 0);
+}
+
 /* The exported GEMV of one type (signature fq_gemv_q8_fn in kernel_table.h). */
 /* MIN_PER_D, MIN_HALF: see fq_avx_gemv_q8_32 (both 0: no min). */
 #define FQ_AVX_DEFINE_GEMV_32(name, ts, SIGNED, MIN_PER_D, MIN_HALF)                               \
@@ -127,19 +162,12 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
         fq_avx_gemv_f32_32(fq_avx_floats_##name, ts, MIN_PER_D, MIN_HALF, w, row_bytes, nrows,   \
                            nb, x, out, fq_avx2_dot_f32_##name);                                  \
     }
-#define FQ_AVX_DEFINE_GEMV_K(name, ts, SIGNED, HAS_MIN)                                            \
+/* D_OFF, DMIN_OFF: byte offsets of the block's d and dmin halves (dmin = d: the same offset). */
+#define FQ_AVX_DEFINE_GEMV_K(name, ts, D_OFF, DMIN_OFF, HAS_MIN)                                   \
     void fq_avx2_gemv_q8_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
                                 const uint8_t *xq, float *out) {                                 \
-        for (int64_t r = 0; r < nrows; r++)                                                      \
-            fq_avx_dot_q8_K(fq_avx_unpack_##name, ts, SIGNED, HAS_MIN, w + r * row_bytes, nb, xq, \
-                            0, out + r, 0, 1);                                                   \
-    }                                                                                            \
-    FQ_AVX_DEFINE_GEMV_F32_ROWS(name)
-/* Rows one by one through an inline row body `body(w, nb, xq, xs, out, os, nx)` with nx = 1. */
-#define FQ_AVX_DEFINE_GEMV_ROWS(name, body)                                                        \
-    void fq_avx2_gemv_q8_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
-                                const uint8_t *xq, float *out) {                                 \
-        for (int64_t r = 0; r < nrows; r++) body(w + r * row_bytes, nb, xq, 0, out + r, 0, 1);   \
+        fq_avx_gemv_q8_K(fq_avx_ksums_##name, ts, D_OFF, DMIN_OFF, HAS_MIN, w, row_bytes, nrows, \
+                         nb, xq, out, fq_avx2_dot_q8_##name);                                    \
     }                                                                                            \
     FQ_AVX_DEFINE_GEMV_F32_ROWS(name)
 /* f32 GEMV of the 256-block types: their row dot, row by row (x carries its per-16 sums). */

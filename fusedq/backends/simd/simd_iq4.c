@@ -1,5 +1,7 @@
 /* AVX2 unpackers of the non-linear 4-bit grid types IQ4_NL (32-blocks) and IQ4_XS (256-blocks):
  * nibbles become grid values with one byte shuffle. q stays signed (-127..113). */
+#include <stddef.h>
+
 #include "avx2_gemm.h"
 #include "avx2_gemv.h"
 #include "simd_kernels.h"
@@ -42,37 +44,29 @@ FQ_AVX_INLINE void fq_avx_floats_iq4_nl(const uint8_t *p, __m256 *q, float *d, f
 }
 #define FQ_AVX_FLOATS_iq4_nl fq_avx_floats_iq4_nl
 FQ_AVX_DEFINE_DOTS(iq4_nl, 32, 18, 1, 0)
-/* IQ4_XS q8, dedicated: nibbles become grid values in registers (one shuffle, no unpack
- * buffer) and each 32-value sub-block's 6-bit scale enters the integer sum through madd. */
-FQ_AVX_INLINE void fq_avx_iq4_xs_q8(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,
-                                    float *out, int64_t os, const int nx) {
-    __m256 acc[FQ_MAX_COLS];
+/* IQ4_XS q8, dedicated block sums: nibbles become grid values in registers (one shuffle, no
+ * unpack buffer) and each 32-value sub-block's 6-bit scale enters the integer sum through madd. */
+FQ_AVX_INLINE void fq_avx_ksums_iq4_xs(const uint8_t *blk, const uint8_t *xq, int64_t xs, int64_t b,
+                                       const int nx, __m256i *isum, __m256i *msum, float *d, float *dmin) {
+    const block_iq4_xs *x = (const block_iq4_xs *)blk;
     const __m256i table = fq_avx_iq4_table();
-    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        const block_iq4_xs *x = (const block_iq4_xs *)w + b;
-        __m256i isum[FQ_MAX_COLS];
-        for (int j = 0; j < nx; j++) isum[j] = _mm256_setzero_si256();
-        for (int s = 0; s < 8; s++) {
-            const __m256i q = _mm256_shuffle_epi8(table, fq_avx_nibbles16(x->qs + 16 * s));
-            const __m256i a = _mm256_sign_epi8(q, q);
-            const __m256i sc = _mm256_set1_epi16((short)fq_iq4_xs_scale(x, s));
-            for (int j = 0; j < nx; j++) {
-                const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
-                const __m256i yv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(y->qs + 32 * s)), q);
-                isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(_mm256_maddubs_epi16(a, yv), sc));
-            }
-        }
-        const float d = fq_avx_half(&x->d);
+    (void)msum;
+    for (int j = 0; j < nx; j++) isum[j] = _mm256_setzero_si256();
+    for (int s = 0; s < 8; s++) {
+        const __m256i q = _mm256_shuffle_epi8(table, fq_avx_nibbles16(x->qs + 16 * s));
+        const __m256i a = _mm256_sign_epi8(q, q);
+        const __m256i sc = _mm256_set1_epi16((short)fq_iq4_xs_scale(x, s));
         for (int j = 0; j < nx; j++) {
             const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
-            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(d * y->d), _mm256_cvtepi32_ps(isum[j]), acc[j]);
+            const __m256i yv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(y->qs + 32 * s)), q);
+            isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(_mm256_maddubs_epi16(a, yv), sc));
         }
     }
-    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]);
+    *d = fq_avx_half(&x->d);
+    *dmin = 0.0f;
 }
 
-FQ_AVX_DEFINE_DEDICATED_Q8(iq4_xs, fq_avx_iq4_xs_q8)
+FQ_AVX_DEFINE_DOT_Q8(iq4_xs, K, 136, 1, 0)
 /* IQ4_XS f32: one sub-block of 32 per pass (V = 1), grid values straight to floats; no mins. */
 enum { fq_avx_kv_iq4_xs = 1, fq_avx_kg_iq4_xs = 32 };
 
@@ -93,4 +87,4 @@ FQ_AVX_DEFINE_DOT_F32(iq4_xs, K, 136, 0)
 FQ_AVX_DEFINE_GEMM(iq4_nl, 32, 18, 1, 0, 1)
 FQ_AVX_DEFINE_GEMM(iq4_xs, K, 136, 1, 0, 1)
 FQ_AVX_DEFINE_GEMV_32(iq4_nl, 18, 1, 0.0f, 0)
-FQ_AVX_DEFINE_GEMV_ROWS(iq4_xs, fq_avx_iq4_xs_q8)
+FQ_AVX_DEFINE_GEMV_K(iq4_xs, 136, offsetof(block_iq4_xs, d), offsetof(block_iq4_xs, d), 0)

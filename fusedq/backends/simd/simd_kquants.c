@@ -1,6 +1,8 @@
 /* AVX2 unpackers of the K-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (256-element super-blocks). q is
  * kept unsigned (offsets of Q3_K/Q6_K folded into the mins, see unpack_generic.h), so the shared
  * dot loops of avx2_common.h feed it to maddubs directly; every q <= 63 (no saturation). */
+#include <stddef.h>
+
 #include "avx2_gemm.h"
 #include "avx2_gemv.h"
 #include "simd_kernels.h"
@@ -240,54 +242,51 @@ FQ_AVX_INLINE void fq_avx_kfloats_q6_K(const uint8_t *p, int h, int half, __m256
     }
 }
 
+FQ_AVX_KSUMS_VIA_UNPACK(q2_K, 0, 1)
+FQ_AVX_KSUMS_VIA_UNPACK(q3_K, 0, 1)
+FQ_AVX_KSUMS_VIA_UNPACK(q5_K, 0, 1)
+FQ_AVX_KSUMS_VIA_UNPACK(q6_K, 0, 1)
 FQ_AVX_DEFINE_DOTS(q2_K, K, 84, 0, 1)
 FQ_AVX_DEFINE_DOTS(q3_K, K, 110, 0, 1)
-/* Q4_K q8, dedicated: nibbles stay in registers (no unpack buffer) and the per-32 scales are
- * picked straight from the 8 unpacked ones; mins meet the Q8_K sums pairwise (per 32). */
-FQ_AVX_INLINE void fq_avx_q4_K_q8(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,
-                                  float *out, int64_t os, const int nx) {
-    __m256 acc[FQ_MAX_COLS];
+/* Q4_K q8, dedicated block sums: nibbles stay in registers (no unpack buffer) and the per-32
+ * scales are picked straight from the 8 unpacked ones; mins meet the Q8_K sums pairwise. */
+FQ_AVX_INLINE void fq_avx_ksums_q4_K(const uint8_t *blk, const uint8_t *xq, int64_t xs, int64_t b,
+                                     const int nx, __m256i *isum, __m256i *msum, float *d, float *dmin) {
+    const block_q4_K *x = (const block_q4_K *)blk;
     const __m256i m4 = _mm256_set1_epi8(15);
-    for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        const block_q4_K *x = (const block_q4_K *)w + b;
-        const float d = fq_avx_half(&x->d), dmin = fq_avx_half(&x->dmin);
-        uint32_t s[3];
-        memcpy(s, x->scales, 12);
-        const uint32_t lo6 = 0x3f3f3f3fu, lo4 = 0x0f0f0f0fu, hi2 = 0x30303030u;
-        const __m128i sc16 = _mm_cvtepu8_epi16(_mm_setr_epi32(
-            (int)(s[0] & lo6), (int)((s[2] & lo4) | ((s[0] >> 2) & hi2)), 0, 0));
-        const __m128i mn16 = _mm_cvtepu8_epi16(_mm_setr_epi32(
-            (int)(s[1] & lo6), (int)(((s[2] >> 4) & lo4) | ((s[1] >> 2) & hi2)), 0, 0));
-        const __m256i scb = _mm256_broadcastsi128_si256(sc16);
-        const __m256i mn_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(mn16, mn16), _mm_unpacklo_epi16(mn16, mn16));
-        __m256i isum[FQ_MAX_COLS];
-        for (int j = 0; j < nx; j++) isum[j] = _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++) {
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
-            const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-            const __m256i s_lo = _mm256_shuffle_epi8(scb, _mm256_set1_epi16((short)(((4 * c + 1) << 8) | (4 * c))));
-            const __m256i s_hi = _mm256_shuffle_epi8(scb, _mm256_set1_epi16((short)(((4 * c + 3) << 8) | (4 * c + 2))));
-            for (int j = 0; j < nx; j++) {
-                const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
-                const __m256i p_lo = _mm256_madd_epi16(
-                    _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(y->qs + 64 * c))), s_lo);
-                const __m256i p_hi = _mm256_madd_epi16(
-                    _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y->qs + 64 * c + 32))), s_hi);
-                isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(p_lo, p_hi));
-            }
-        }
+    uint32_t s[3];
+    memcpy(s, x->scales, 12);
+    const uint32_t lo6 = 0x3f3f3f3fu, lo4 = 0x0f0f0f0fu, hi2 = 0x30303030u;
+    const __m128i sc16 = _mm_cvtepu8_epi16(_mm_setr_epi32(
+        (int)(s[0] & lo6), (int)((s[2] & lo4) | ((s[0] >> 2) & hi2)), 0, 0));
+    const __m128i mn16 = _mm_cvtepu8_epi16(_mm_setr_epi32(
+        (int)(s[1] & lo6), (int)(((s[2] >> 4) & lo4) | ((s[1] >> 2) & hi2)), 0, 0));
+    const __m256i scb = _mm256_broadcastsi128_si256(sc16);
+    const __m256i mn_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(mn16, mn16), _mm_unpacklo_epi16(mn16, mn16));
+    for (int j = 0; j < nx; j++) isum[j] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
+        const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        const __m256i s_lo = _mm256_shuffle_epi8(scb, _mm256_set1_epi16((short)(((4 * c + 1) << 8) | (4 * c))));
+        const __m256i s_hi = _mm256_shuffle_epi8(scb, _mm256_set1_epi16((short)(((4 * c + 3) << 8) | (4 * c + 2))));
         for (int j = 0; j < nx; j++) {
             const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
-            const __m256i ms = _mm256_madd_epi16(mn_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
-            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(d * y->d), _mm256_cvtepi32_ps(isum[j]), acc[j]);
-            acc[j] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * y->d), _mm256_cvtepi32_ps(ms), acc[j]);
+            const __m256i p_lo = _mm256_madd_epi16(
+                _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(y->qs + 64 * c))), s_lo);
+            const __m256i p_hi = _mm256_madd_epi16(
+                _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y->qs + 64 * c + 32))), s_hi);
+            isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(p_lo, p_hi));
         }
     }
-    for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(acc[j]);
+    for (int j = 0; j < nx; j++) {
+        const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
+        msum[j] = _mm256_madd_epi16(mn_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
+    }
+    *d = fq_avx_half(&x->d);
+    *dmin = fq_avx_half(&x->dmin);
 }
 
-FQ_AVX_DEFINE_DEDICATED_Q8(q4_K, fq_avx_q4_K_q8)
+FQ_AVX_DEFINE_DOT_Q8(q4_K, K, 144, 0, 1)
 FQ_AVX_DEFINE_DOT_F32(q4_K, K, 144, 1)
 FQ_AVX_DEFINE_DOTS(q5_K, K, 176, 0, 1)
 FQ_AVX_DEFINE_DOTS(q6_K, K, 210, 0, 1)
@@ -299,8 +298,8 @@ FQ_AVX_DEFINE_GEMM(q4_K, K, 144, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q5_K, K, 176, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q6_K, K, 210, 0, 1, 2)
 
-FQ_AVX_DEFINE_GEMV_K(q2_K, 84, 0, 1)
-FQ_AVX_DEFINE_GEMV_K(q3_K, 110, 0, 1)
-FQ_AVX_DEFINE_GEMV_ROWS(q4_K, fq_avx_q4_K_q8)
-FQ_AVX_DEFINE_GEMV_K(q5_K, 176, 0, 1)
-FQ_AVX_DEFINE_GEMV_K(q6_K, 210, 0, 1)
+FQ_AVX_DEFINE_GEMV_K(q2_K, 84, offsetof(block_q2_K, d), offsetof(block_q2_K, dmin), 1)
+FQ_AVX_DEFINE_GEMV_K(q3_K, 110, offsetof(block_q3_K, d), offsetof(block_q3_K, d), 1)
+FQ_AVX_DEFINE_GEMV_K(q4_K, 144, offsetof(block_q4_K, d), offsetof(block_q4_K, dmin), 1)
+FQ_AVX_DEFINE_GEMV_K(q5_K, 176, offsetof(block_q5_K, d), offsetof(block_q5_K, dmin), 1)
+FQ_AVX_DEFINE_GEMV_K(q6_K, 210, offsetof(block_q6_K, d), offsetof(block_q6_K, d), 1)
