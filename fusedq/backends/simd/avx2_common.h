@@ -29,10 +29,12 @@ FQ_AVX_INLINE float fq_avx_hsum(__m256 v) {
 
 FQ_AVX_INLINE float fq_avx_half(const void *p) { return _cvtsh_ss(fq_load_u16(p)); }
 
-/* 16 packed bytes -> 32 bytes: low nibbles in bytes 0..15, high nibbles in bytes 16..31. */
+/* 16 packed bytes -> 32 bytes: low nibbles in bytes 0..15, high nibbles in bytes 16..31. The
+ * bytes are loaded into both halves at once (a load-port broadcast) and only the upper half is
+ * shifted: 2 ALU instructions instead of 4 with a lane insert. */
 FQ_AVX_INLINE __m256i fq_avx_nibbles16(const uint8_t *qs) {
-    const __m128i v = _mm_loadu_si128((const __m128i *)qs), m4 = _mm_set1_epi8(15);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+    const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    return _mm256_and_si256(_mm256_srlv_epi64(v, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(15));
 }
 
 /* byte i = 0xFF where bit i of `bits` is set, else 0. */
