@@ -83,13 +83,11 @@ FQ_AVX_INLINE __m256 fq_avx_i8_to_ps(__m128i v) { return _mm256_cvtepi32_ps(_mm2
 /* sum(x * (d q + m)) = d sum(q x) + m sum(x) per block: the weights are never scaled one by one.
  * Even and odd blocks go to two accumulators per column: one FMA chain would bound the loop by
  * FMA latency. The order of operations per column is the same for every nx, so a column's
- * result does not depend on its place in a batch. */
-/* A block's 32 q as 4 float vectors (elements 0-7, 8-15, 16-23, 24-31), d and m: a type may
- * decode straight from its bytes instead of through the int8 unpacker. */
+ * result does not depend on its place in a batch. Each type decodes its bytes straight to
+ * floats: a block's 32 q as 4 float vectors (elements 0-7, 8-15, 16-23, 24-31), d and m. */
 typedef void (*fq_avx_floats32_fn)(const uint8_t *blk, __m256 *q, float *d, float *m);
 
-FQ_AVX_INLINE void fq_avx_dot_f32_32(fq_avx_unpack32_fn unpack, fq_avx_floats32_fn floats,
-                                     const int ts, const int has_min,
+FQ_AVX_INLINE void fq_avx_dot_f32_32(fq_avx_floats32_fn floats, const int ts, const int has_min,
                                      const uint8_t *w, int64_t nb, const float *x, int64_t xs,
                                      float *out, int64_t os, const int nx) {
     __m256 acc[2][FQ_MAX_COLS];
@@ -98,14 +96,7 @@ FQ_AVX_INLINE void fq_avx_dot_f32_32(fq_avx_unpack32_fn unpack, fq_avx_floats32_
         const int u = (int)(b & 1);
         float d, m;
         __m256 wv[4];
-        if (floats) {
-            floats(w + b * ts, wv, &d, &m);
-        } else {
-            const __m256i q = unpack(w + b * ts, &d, &m);
-            const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
-            wv[0] = fq_avx_i8_to_ps(lo), wv[1] = fq_avx_i8_to_ps(_mm_srli_si128(lo, 8));
-            wv[2] = fq_avx_i8_to_ps(hi), wv[3] = fq_avx_i8_to_ps(_mm_srli_si128(hi, 8));
-        }
+        floats(w + b * ts, wv, &d, &m);
         const __m256 dv = _mm256_set1_ps(d), mv = _mm256_set1_ps(m);
         for (int j = 0; j < nx; j++) {
             const float *xp = x + j * xs + 32 * b;
@@ -288,7 +279,7 @@ FQ_AVX_INLINE __m256i fq_avx_u8x8(const uint8_t *p) {
     case N:                                                                                      \
         fq_avx_dot_q8_##FAMILY(FQ_AVX_Q8_CODERS_##FAMILY(name, S), ts, M, w, nb, xq, xs, out, os, N); \
         break;
-#define FQ_AVX_DECODERS_32(name) fq_avx_unpack_##name, FQ_AVX_FLOATS_##name
+#define FQ_AVX_DECODERS_32(name) fq_avx_floats_##name
 #define FQ_AVX_DECODERS_K(name) fq_avx_kscales_##name, fq_avx_kfloats_##name, fq_avx_kv_##name, fq_avx_kg_##name
 #define FQ_AVX_F32_CASE(FAMILY, name, ts, M, N)                                                    \
     case N:                                                                                      \

@@ -42,7 +42,6 @@ FQ_AVX_INLINE void fq_avx_floats_iq4_nl(const uint8_t *p, __m256 *q, float *d, f
     fq_avx_iq4_floats16(x->qs, 0, &q[0], &q[1]);
     fq_avx_iq4_floats16(x->qs, 1, &q[2], &q[3]);
 }
-#define FQ_AVX_FLOATS_iq4_nl fq_avx_floats_iq4_nl
 FQ_AVX_DEFINE_DOTS(iq4_nl, 32, 18, 1, 0)
 /* IQ4_XS q8, dedicated block sums: nibbles become grid values in registers (one shuffle, no
  * unpack buffer) and each 32-value sub-block's 6-bit scale enters the integer sum through madd. */

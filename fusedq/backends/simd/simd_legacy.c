@@ -107,12 +107,6 @@ FQ_AVX_INLINE void fq_avx_floats_q5_1(const uint8_t *p, __m256 *q, float *d, flo
     fq_avx_q5_floats(x->qs, x->qh, q);
 }
 
-#define FQ_AVX_FLOATS_q4_0 fq_avx_floats_q4_0
-#define FQ_AVX_FLOATS_q4_1 fq_avx_floats_q4_1
-#define FQ_AVX_FLOATS_q5_0 fq_avx_floats_q5_0
-#define FQ_AVX_FLOATS_q5_1 fq_avx_floats_q5_1
-#define FQ_AVX_FLOATS_q8_0 fq_avx_floats_q8_0
-
 FQ_AVX_DEFINE_DOTS(q4_0, 32, 18, 0, 1)
 FQ_AVX_DEFINE_DOTS(q4_1, 32, 20, 0, 1)
 FQ_AVX_DEFINE_DOTS(q5_0, 32, 22, 0, 1)
