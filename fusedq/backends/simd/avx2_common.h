@@ -123,20 +123,6 @@ FQ_AVX_INLINE __m256i fq_avx_scale_pick(int c) {
                             b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1);
 }
 
-/* The 8+8 six-bit scales and mins of Q4_K/Q5_K, duplicated per 16 values into u->sc / u->mn. */
-FQ_AVX_INLINE void fq_avx_k_scales(const uint8_t *scales, fq_unpackedK *u) {
-    uint32_t s[3];
-    memcpy(s, scales, 12);
-    const uint32_t lo6 = 0x3f3f3f3fu, lo4 = 0x0f0f0f0fu, hi2 = 0x30303030u;
-    const uint32_t sc[2] = {s[0] & lo6, (s[2] & lo4) | ((s[0] >> 2) & hi2)};
-    const uint32_t mn[2] = {s[1] & lo6, ((s[2] >> 4) & lo4) | ((s[1] >> 2) & hi2)};
-    const __m128i sc16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0]));
-    const __m128i mn16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]));
-    _mm_store_si128((__m128i *)u->sc, _mm_unpacklo_epi16(sc16, sc16));
-    _mm_store_si128((__m128i *)(u->sc + 8), _mm_unpackhi_epi16(sc16, sc16));
-    _mm_store_si128((__m128i *)u->mn, _mm_unpacklo_epi16(mn16, mn16));
-    _mm_store_si128((__m128i *)(u->mn + 8), _mm_unpackhi_epi16(mn16, mn16));
-}
 typedef void (*fq_avx_unpackK_fn)(const uint8_t *blk, fq_unpackedK *u);
 
 /* The integer work of one 256-block against nx Q8_K columns (block b of each):
@@ -147,17 +133,33 @@ typedef void (*fq_avx_unpackK_fn)(const uint8_t *blk, fq_unpackedK *u);
 typedef void (*fq_avx_ksums_fn)(const uint8_t *blk, const uint8_t *xq, int64_t xs, int64_t b, int nx,
                                 __m256i *isum, __m256i *msum, float *d, float *dmin);
 
-FQ_AVX_INLINE void fq_avx_k_block_sums(fq_avx_unpackK_fn unpack, const int signed_q, const int has_min,
-                                       const uint8_t *blk, const uint8_t *xq, int64_t xs, int64_t b,
-                                       const int nx, __m256i *isum, __m256i *msum, float *d, float *dmin) {
-    fq_unpackedK u;
-    unpack(blk, &u);
-    const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)u.sc));
-    const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(u.sc + 8)));
+/* A type's 256-block in two parts (see simd_kquants.c): metadata and 32 q per chunk. G is the
+ * number of values per scale: kmeta gives 16 per-16 scales (G = 16) or the 8 per-32 scales in
+ * both 128-bit halves (G = 32); mins always per 16. */
+typedef void (*fq_avx_kmeta_fn)(const uint8_t *blk, __m256i *sc, __m256i *mn, float *d, float *dmin);
+typedef __m256i (*fq_avx_kq_fn)(const uint8_t *blk, int c);
+
+/* Scales per 16 values (16 int16) from kmeta's form. */
+FQ_AVX_INLINE __m256i fq_avx_scales_per16(__m256i sc, const int G) {
+    if (G == 16) return sc;
+    const __m128i s8 = _mm256_castsi256_si128(sc);
+    return _mm256_set_m128i(_mm_unpackhi_epi16(s8, s8), _mm_unpacklo_epi16(s8, s8));
+}
+
+FQ_AVX_INLINE void fq_avx_k_block_sums(fq_avx_kmeta_fn kmeta, fq_avx_kq_fn kq, const int G,
+                                       const int signed_q, const int has_min, const uint8_t *blk,
+                                       const uint8_t *xq, int64_t xs, int64_t b, const int nx,
+                                       __m256i *isum, __m256i *msum, float *d, float *dmin) {
+    __m256i sc, mn;
+    kmeta(blk, &sc, &mn, d, dmin);
+    const __m256i sc_lo = G == 16 ? _mm256_permute2x128_si256(sc, sc, 0x00) : sc;
+    const __m256i sc_hi = G == 16 ? _mm256_permute2x128_si256(sc, sc, 0x11) : sc;
     for (int j = 0; j < nx; j++) isum[j] = _mm256_setzero_si256();
-    for (int c = 0; c < 8; c++) { /* chunk c: one weight load and scale vector for all columns */
-        const __m256i scv = _mm256_shuffle_epi8(c < 4 ? sc_lo : sc_hi, fq_avx_scale_pick(c & 3));
-        const __m256i q = _mm256_load_si256((const __m256i *)(u.q + 32 * c));
+#pragma GCC unroll 8 /* constant c: kq's shifts and shared loads resolve */
+    for (int c = 0; c < 8; c++) { /* chunk c: one weight vector and scale vector for all columns */
+        const __m256i pick = G == 16 ? fq_avx_scale_pick(c & 3) : _mm256_set1_epi16((short)(((2 * c + 1) << 8) | (2 * c)));
+        const __m256i scv = _mm256_shuffle_epi8(c < 4 ? sc_lo : sc_hi, pick);
+        const __m256i q = kq(blk, c);
         const __m256i uq = signed_q ? _mm256_sign_epi8(q, q) : q;
         for (int j = 0; j < nx; j++) {
             const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
@@ -166,24 +168,30 @@ FQ_AVX_INLINE void fq_avx_k_block_sums(fq_avx_unpackK_fn unpack, const int signe
             isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(_mm256_maddubs_epi16(uq, yv), scv));
         }
     }
-    if (has_min) {
-        const __m256i mn = _mm256_load_si256((const __m256i *)u.mn);
+    if (has_min)
         for (int j = 0; j < nx; j++) {
             const fq_q8_K *y = (const fq_q8_K *)(xq + j * xs) + b;
             msum[j] = _mm256_madd_epi16(mn, _mm256_loadu_si256((const __m256i *)y->bsums));
         }
-    }
-    *d = u.d;
-    *dmin = u.dmin;
 }
 
-/* A type's fq_avx_ksums_fn through its unpacker. */
-#define FQ_AVX_KSUMS_VIA_UNPACK(name, SIGNED, HAS_MIN)                                             \
+/* A type's fq_avx_ksums_fn from its kmeta and kq. */
+#define FQ_AVX_KSUMS_FROM_CHUNKS(name, SIGNED, HAS_MIN)                                            \
     FQ_AVX_INLINE void fq_avx_ksums_##name(const uint8_t *blk, const uint8_t *xq, int64_t xs,     \
                                            int64_t b, int nx, __m256i *isum, __m256i *msum,      \
                                            float *d, float *dmin) {                              \
-        fq_avx_k_block_sums(fq_avx_unpack_##name, SIGNED, HAS_MIN, blk, xq, xs, b, nx, isum, msum, \
-                            d, dmin);                                                            \
+        fq_avx_k_block_sums(fq_avx_kmeta_##name, fq_avx_kq_##name, fq_avx_kg_##name, SIGNED,      \
+                            HAS_MIN, blk, xq, xs, b, nx, isum, msum, d, dmin);                   \
+    }
+
+/* A type's unpacker (fq_unpackedK, for the GEMM tiles) from its kmeta and kq. */
+#define FQ_AVX_DEFINE_K_UNPACK(name)                                                               \
+    FQ_AVX_INLINE void fq_avx_unpack_##name(const uint8_t *p, fq_unpackedK *u) {                  \
+        __m256i sc, mn;                                                                          \
+        fq_avx_kmeta_##name(p, &sc, &mn, &u->d, &u->dmin);                                       \
+        _mm256_store_si256((__m256i *)u->sc, fq_avx_scales_per16(sc, fq_avx_kg_##name));         \
+        _mm256_store_si256((__m256i *)u->mn, mn);                                                \
+        for (int c = 0; c < 8; c++) _mm256_store_si256((__m256i *)(u->q + 32 * c), fq_avx_kq_##name(p, c)); \
     }
 
 FQ_AVX_INLINE void fq_avx_dot_q8_K(fq_avx_ksums_fn ksums, const int ts, const int has_min,
@@ -259,6 +267,23 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_kscales_fn kscales, fq_avx_kfloats_fn
         }
     }
     for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(_mm256_add_ps(acc[0][j], acc[1][j]));
+}
+
+/* A type's kscales from its kmeta (simd_kquants.c): d * sc and dmin * mn as floats. */
+#define FQ_AVX_KSCALES_FROM_META(name)                                                             \
+    FQ_AVX_INLINE void fq_avx_kscales_##name(const uint8_t *p, float *dsc, float *dmn) {          \
+        __m256i sc, mn;                                                                          \
+        float d, dmin;                                                                           \
+        fq_avx_kmeta_##name(p, &sc, &mn, &d, &dmin);                                             \
+        fq_avx_int16_times(dsc, fq_avx_scales_per16(sc, fq_avx_kg_##name), d);                   \
+        fq_avx_int16_times(dmn, mn, dmin);                                                       \
+    }
+
+/* dst[0..15] = f * (float)v[0..15] for 16 int16 lanes. */
+FQ_AVX_INLINE void fq_avx_int16_times(float *dst, __m256i v, float f) {
+    const __m256 fv = _mm256_set1_ps(f);
+    _mm256_store_ps(dst, _mm256_mul_ps(fv, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v)))));
+    _mm256_store_ps(dst + 8, _mm256_mul_ps(fv, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(v, 1)))));
 }
 
 /* 16 per-group floats from 8 per-32 ones: each value twice, in order. */
