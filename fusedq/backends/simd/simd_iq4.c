@@ -1,7 +1,5 @@
 /* AVX2 unpackers of the non-linear 4-bit grid types IQ4_NL (32-blocks) and IQ4_XS (256-blocks):
  * nibbles become grid values with one byte shuffle. q stays signed (-127..113). */
-#include <stddef.h>
-
 #include "avx2_gemm.h"
 #include "avx2_gemv.h"
 #include "simd_kernels.h"
@@ -86,4 +84,4 @@ FQ_AVX_DEFINE_DOT_F32(iq4_xs, K, 136, 0)
 FQ_AVX_DEFINE_GEMM(iq4_nl, 32, 18, 1, 0, 1)
 FQ_AVX_DEFINE_GEMM(iq4_xs, K, 136, 1, 0, 1)
 FQ_AVX_DEFINE_GEMV_32(iq4_nl, 18, 1, 0.0f, 0)
-FQ_AVX_DEFINE_GEMV_K(iq4_xs, 136, offsetof(block_iq4_xs, d), offsetof(block_iq4_xs, d), 0)
+FQ_AVX_DEFINE_GEMV_K(iq4_xs)

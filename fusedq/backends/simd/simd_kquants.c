@@ -1,8 +1,6 @@
 /* AVX2 decoders of the K-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (256-element super-blocks). q is
  * kept unsigned (offsets of Q3_K/Q6_K folded into the mins, see unpack_generic.h), so the shared
  * dot loops of avx2_common.h feed it to maddubs directly; every q <= 63 (no saturation). */
-#include <stddef.h>
-
 #include "avx2_gemm.h"
 #include "avx2_gemv.h"
 #include "simd_kernels.h"
@@ -226,8 +224,8 @@ FQ_AVX_DEFINE_GEMM(q4_K, K, 144, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q5_K, K, 176, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q6_K, K, 210, 0, 1, 2)
 
-FQ_AVX_DEFINE_GEMV_K(q2_K, 84, offsetof(block_q2_K, d), offsetof(block_q2_K, dmin), 1)
-FQ_AVX_DEFINE_GEMV_K(q3_K, 110, offsetof(block_q3_K, d), offsetof(block_q3_K, d), 1)
-FQ_AVX_DEFINE_GEMV_K(q4_K, 144, offsetof(block_q4_K, d), offsetof(block_q4_K, dmin), 1)
-FQ_AVX_DEFINE_GEMV_K(q5_K, 176, offsetof(block_q5_K, d), offsetof(block_q5_K, dmin), 1)
-FQ_AVX_DEFINE_GEMV_K(q6_K, 210, offsetof(block_q6_K, d), offsetof(block_q6_K, d), 1)
+FQ_AVX_DEFINE_GEMV_K(q2_K)
+FQ_AVX_DEFINE_GEMV_K(q3_K)
+FQ_AVX_DEFINE_GEMV_K(q4_K)
+FQ_AVX_DEFINE_GEMV_K(q5_K)
+FQ_AVX_DEFINE_GEMV_K(q6_K)
