@@ -122,8 +122,8 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
     for (; r < nrows; r++) row_dot(w + r * row_bytes, nb, x, 0, 1, out + r, 0);
 }
 
-/* The exported GEMV of one type (signature fq_gemv_q8_fn in kernel_table.h). */
-/* MIN_PER_D, MIN_HALF: see fq_avx_gemv_q8_32 (both 0: no min). */
+/* The exported GEMVs of one 32-block type, q8 and f32 (fq_gemv_q8_fn, fq_gemv_f32_fn in
+ * kernel_table.h). MIN_PER_D, MIN_HALF: see fq_avx_gemv_q8_32 (both 0: no min). */
 #define FQ_AVX_DEFINE_GEMV_32(name, ts, SIGNED, MIN_PER_D, MIN_HALF)                               \
     void fq_avx2_gemv_q8_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
                                 const uint8_t *xq, float *out) {                                 \
