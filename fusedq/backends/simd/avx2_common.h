@@ -127,9 +127,8 @@ typedef void (*fq_avx_unpackK_fn)(const uint8_t *blk, fq_unpackedK *u);
 
 /* The integer work of one 256-block against nx Q8_K columns (block b of each):
  *   isum[j] = sum_g sc_g * dot(q_g, y_g)   and, with mins,   msum[j] = sum_g mn_g * bsum_g,
- * each as 8 int32 lanes to be summed; d and dmin of the block. A type provides this either
- * dedicated or through fq_avx_k_block_sums and its unpacker (FQ_AVX_KSUMS_VIA_UNPACK); the row
- * kernel below and the 4-row GEMV (avx2_gemv.h) scale and accumulate it. */
+ * each as 8 int32 lanes to be summed; d and dmin of the block. Every K type gets it from its
+ * kmeta and kq (FQ_AVX_KSUMS_FROM_CHUNKS); the row kernel below scales and accumulates it. */
 typedef void (*fq_avx_ksums_fn)(const uint8_t *blk, const uint8_t *xq, int64_t xs, int64_t b, int nx,
                                 __m256i *isum, __m256i *msum, float *d, float *dmin);
 
@@ -284,12 +283,6 @@ FQ_AVX_INLINE void fq_avx_int16_times(float *dst, __m256i v, float f) {
     const __m256 fv = _mm256_set1_ps(f);
     _mm256_store_ps(dst, _mm256_mul_ps(fv, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v)))));
     _mm256_store_ps(dst + 8, _mm256_mul_ps(fv, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(v, 1)))));
-}
-
-/* 16 per-group floats from 8 per-32 ones: each value twice, in order. */
-FQ_AVX_INLINE void fq_avx_store_pairs(float *dst, __m256 v) {
-    _mm256_store_ps(dst, _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3)));
-    _mm256_store_ps(dst + 8, _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7)));
 }
 
 /* 8 bytes from p, zero-extended to 8 int32 lanes. */
