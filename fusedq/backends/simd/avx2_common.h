@@ -278,6 +278,12 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_kscales_fn kscales, fq_avx_kfloats_fn
         fq_avx_int16_times(dmn, mn, dmin);                                                       \
     }
 
+/* Everything a 256-block type's kmeta and kq give: unpacker, q8 block sums and f32 scales. */
+#define FQ_AVX_K_FROM_META(name, SIGNED, HAS_MIN)                                                  \
+    FQ_AVX_DEFINE_K_UNPACK(name)                                                                 \
+    FQ_AVX_KSUMS_FROM_CHUNKS(name, SIGNED, HAS_MIN)                                              \
+    FQ_AVX_KSCALES_FROM_META(name)
+
 /* dst[0..15] = f * (float)v[0..15] for 16 int16 lanes. */
 FQ_AVX_INLINE void fq_avx_int16_times(float *dst, __m256i v, float f) {
     const __m256 fv = _mm256_set1_ps(f);

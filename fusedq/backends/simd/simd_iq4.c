@@ -55,16 +55,13 @@ FQ_AVX_INLINE __m256i fq_avx_kq_iq4_xs(const uint8_t *p, int c) {
     return _mm256_shuffle_epi8(fq_avx_iq4_table(), fq_avx_nibbles16(((const block_iq4_xs *)p)->qs + 16 * c));
 }
 
-FQ_AVX_DEFINE_K_UNPACK(iq4_xs)
-FQ_AVX_KSUMS_FROM_CHUNKS(iq4_xs, 1, 0)
-FQ_AVX_KSCALES_FROM_META(iq4_xs)
-FQ_AVX_DEFINE_DOT_Q8(iq4_xs, K, 136, 1, 0)
+FQ_AVX_K_FROM_META(iq4_xs, 1, 0)
 
 FQ_AVX_INLINE void fq_avx_kfloats_iq4_xs(const uint8_t *p, int j, int half, __m256 w[2][4]) {
     fq_avx_iq4_floats16(((const block_iq4_xs *)p)->qs + 16 * j, half, &w[0][0], &w[1][0]);
 }
 
-FQ_AVX_DEFINE_DOT_F32(iq4_xs, K, 136, 0)
+FQ_AVX_DEFINE_DOTS(iq4_xs, K, 136, 1, 0)
 FQ_AVX_DEFINE_GEMM(iq4_nl, 32, 18, 1, 0, 1)
 FQ_AVX_DEFINE_GEMM(iq4_xs, K, 136, 1, 0, 1)
 FQ_AVX_DEFINE_GEMV_32(iq4_nl, 18, 1, 0.0f, 0)

@@ -121,22 +121,16 @@ FQ_AVX_INLINE __m256i fq_avx_kq_q6_K(const uint8_t *p, int c) {
     return _mm256_or_si256(lo, _mm256_slli_epi16(fq_avx_bits2(hv, 2 * s), 4));
 }
 
-FQ_AVX_DEFINE_K_UNPACK(q2_K)
-FQ_AVX_DEFINE_K_UNPACK(q3_K)
-FQ_AVX_DEFINE_K_UNPACK(q4_K)
-FQ_AVX_DEFINE_K_UNPACK(q5_K)
-FQ_AVX_DEFINE_K_UNPACK(q6_K)
+FQ_AVX_K_FROM_META(q2_K, 0, 1)
+FQ_AVX_K_FROM_META(q3_K, 0, 1)
+FQ_AVX_K_FROM_META(q4_K, 0, 1)
+FQ_AVX_K_FROM_META(q5_K, 0, 1)
+FQ_AVX_K_FROM_META(q6_K, 0, 1)
 
 /* ---- f32 mode: bytes straight to floats (the kscales/kfloats contract of avx2_common.h) ---- */
 
-/* V: sub-blocks of 32 decoded per pass. Scales from kmeta. */
+/* V: sub-blocks of 32 decoded per pass. */
 enum { fq_avx_kv_q2_K = 4, fq_avx_kv_q3_K = 4, fq_avx_kv_q4_K = 2, fq_avx_kv_q5_K = 2, fq_avx_kv_q6_K = 4 };
-
-FQ_AVX_KSCALES_FROM_META(q2_K)
-FQ_AVX_KSCALES_FROM_META(q3_K)
-FQ_AVX_KSCALES_FROM_META(q4_K)
-FQ_AVX_KSCALES_FROM_META(q5_K)
-FQ_AVX_KSCALES_FROM_META(q6_K)
 
 FQ_AVX_INLINE void fq_avx_kfloats_q2_K(const uint8_t *p, int h, int half, __m256 w[2][4]) {
     const block_q2_K *x = (const block_q2_K *)p;
@@ -205,15 +199,9 @@ FQ_AVX_INLINE void fq_avx_kfloats_q6_K(const uint8_t *p, int h, int half, __m256
     }
 }
 
-FQ_AVX_KSUMS_FROM_CHUNKS(q2_K, 0, 1)
-FQ_AVX_KSUMS_FROM_CHUNKS(q3_K, 0, 1)
-FQ_AVX_KSUMS_FROM_CHUNKS(q4_K, 0, 1)
-FQ_AVX_KSUMS_FROM_CHUNKS(q5_K, 0, 1)
-FQ_AVX_KSUMS_FROM_CHUNKS(q6_K, 0, 1)
 FQ_AVX_DEFINE_DOTS(q2_K, K, 84, 0, 1)
 FQ_AVX_DEFINE_DOTS(q3_K, K, 110, 0, 1)
-FQ_AVX_DEFINE_DOT_Q8(q4_K, K, 144, 0, 1)
-FQ_AVX_DEFINE_DOT_F32(q4_K, K, 144, 1)
+FQ_AVX_DEFINE_DOTS(q4_K, K, 144, 0, 1)
 FQ_AVX_DEFINE_DOTS(q5_K, K, 176, 0, 1)
 FQ_AVX_DEFINE_DOTS(q6_K, K, 210, 0, 1)
 
