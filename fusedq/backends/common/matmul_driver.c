@@ -97,9 +97,12 @@ int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_b
     }
     const int64_t ntiles = (rows + FQ_ROW_TILE - 1) / FQ_ROW_TILE;
     (void)nthreads;
-    /* dynamic: a thread that loses its core on a shared machine does not hold up the others;
-     * which thread computes a tile never changes its result. */
-    FQ_OMP("omp parallel for num_threads(nthreads) schedule(dynamic, 2)")
+    /* guided: each thread first takes a long contiguous run of rows (half, then a quarter of
+     * what is left...), so its weight stream stays sequential for the hardware prefetcher; the
+     * shrinking tail still lets a thread that lost its core on a shared machine be caught up.
+     * 2-thread GEMV Q4_0 5632x2048: 0.26 -> 0.19 ms against 32-row dynamic chunks (1.4x -> 1.95x
+     * over one thread). Which thread computes a tile never changes its result. */
+    FQ_OMP("omp parallel for num_threads(nthreads) schedule(guided)")
     for (int64_t t = 0; t < ntiles; t++) {
         const int64_t r1 = (t + 1) * FQ_ROW_TILE < rows ? (t + 1) * FQ_ROW_TILE : rows;
         fq_row_tile(k, w, row_bytes, t * FQ_ROW_TILE, r1, nb, xq, xq_stride, xf, x_stride, n, out, rows);

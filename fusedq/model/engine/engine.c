@@ -8,8 +8,7 @@
 #include "engine.h"
 #include "omp_shim.h"
 
-#define ROW_TILE 16  /* weight rows per tile; threads take 4 tiles at a time (dynamic: a loaded
-                      * machine that stalls one thread does not stall the product) */
+#define ROW_TILE 16  /* weight rows per tile; tiles are handed out guided (see fq_matmul) */
 #define COL_GROUP 4  /* activation columns per kernel call (as the backend driver) */
 #define MAX_JOBS 3   /* matrices sharing one input: Q, K, V */
 #define FQ_PI 3.14159265358979323846
@@ -94,7 +93,7 @@ static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, 
     prepare_input(m, s, jobs, nj, n);
     int64_t first[MAX_JOBS + 1] = {0};
     for (int j = 0; j < nj; j++) first[j + 1] = first[j] + (jobs[j].lin->rows + ROW_TILE - 1) / ROW_TILE;
-    FQ_OMP("omp for schedule(dynamic, 4)")
+    FQ_OMP("omp for schedule(guided)")
     for (int64_t t = 0; t < first[nj]; t++) {
         int j = 0;
         while (t >= first[j + 1]) j++;
