@@ -135,14 +135,45 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
         fq_avx_gemv_f32_32(fq_avx_floats_##name, ts, MIN_PER_D, MIN_HALF, w, row_bytes, nrows,   \
                            nb, x, out, fq_avx2_dot_f32_##name);                                  \
     }
-/* 256-blocks: row after row. Their rows are long enough that reading them whole, in order, is
- * what the hardware prefetcher serves best: a 4-row interleaved version (shared activation loads,
- * one hadd reduction) was 3-9% faster on an L3-resident matrix at one thread but 1.5x slower
- * on a 92 MB Q6_K matrix at two threads, and cost TinyLlama-shaped decode 12%. */
-#define FQ_AVX_DEFINE_GEMV_K(name)                                                                 \
+/* 256-blocks, 4 rows per step: each row's integer block sums (fq_avx_ksums_fn) are reduced with
+ * the other 3 rows' (3 hadds), then converted and scaled by the 4 rows' d (and dmin) at once;
+ * the activation block stays in L1 for the 4 rows. */
+FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_ksums_fn ksums, const int ts, const int has_min,
+                                    const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,
+                                    const uint8_t *xq, float *out, fq_dot_q8_fn row_dot) {
+    const fq_q8_K *y = (const fq_q8_K *)xq;
+    int64_t r = 0;
+    for (; r + FQ_GEMV_ROWS <= nrows; r += FQ_GEMV_ROWS) {
+        __m256 acc = _mm256_setzero_ps();
+        const uint8_t *wr = w + r * row_bytes;
+        const uint8_t *ahead = wr + FQ_GEMV_PREFETCH_ROWS * row_bytes;
+        const int64_t step = FQ_GEMV_ROWS * ts;
+        for (int64_t b = 0; b < nb; b++) {
+            fq_avx_prefetch_step(ahead, b, step);
+            __m256i is[FQ_GEMV_ROWS], ms[FQ_GEMV_ROWS];
+            float d[FQ_GEMV_ROWS], dmin[FQ_GEMV_ROWS];
+            for (int i = 0; i < FQ_GEMV_ROWS; i++)
+                ksums(wr + i * row_bytes + b * ts, xq, 0, b, 1, &is[i], &ms[i], &d[i], &dmin[i]);
+            const __m128 yd = _mm_set1_ps(y[b].d);
+            const __m256i isum = _mm256_hadd_epi32(_mm256_hadd_epi32(is[0], is[1]), _mm256_hadd_epi32(is[2], is[3]));
+            const __m128 dd = _mm_mul_ps(_mm_setr_ps(d[0], d[1], d[2], d[3]), yd);
+            acc = _mm256_fmadd_ps(_mm256_set_m128(dd, dd), _mm256_cvtepi32_ps(isum), acc);
+            if (has_min) {
+                const __m256i msum = _mm256_hadd_epi32(_mm256_hadd_epi32(ms[0], ms[1]), _mm256_hadd_epi32(ms[2], ms[3]));
+                const __m128 dm = _mm_mul_ps(_mm_setr_ps(dmin[0], dmin[1], dmin[2], dmin[3]), yd);
+                acc = _mm256_fnmadd_ps(_mm256_set_m128(dm, dm), _mm256_cvtepi32_ps(msum), acc);
+            }
+        }
+        _mm_storeu_ps(out + r, fq_avx_halves_sum(acc));
+    }
+    for (; r < nrows; r++) row_dot(w + r * row_bytes, nb, xq, 0, 1, out + r, 0);
+}
+
+#define FQ_AVX_DEFINE_GEMV_K(name, ts, HAS_MIN)                                                    \
     void fq_avx2_gemv_q8_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
                                 const uint8_t *xq, float *out) {                                 \
-        for (int64_t r = 0; r < nrows; r++) fq_avx2_dot_q8_##name(w + r * row_bytes, nb, xq, 0, 1, out + r, 0); \
+        fq_avx_gemv_q8_K(fq_avx_ksums_##name, ts, HAS_MIN, w, row_bytes, nrows, nb, xq, out,     \
+                         fq_avx2_dot_q8_##name);                                                 \
     }                                                                                            \
     FQ_AVX_DEFINE_GEMV_F32_ROWS(name)
 /* f32 GEMV of the 256-block types: their row dot, row by row (x carries its per-16 sums). */

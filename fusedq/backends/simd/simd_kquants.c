@@ -59,22 +59,27 @@ FQ_AVX_INLINE __m256i fq_avx_kq_q3_K(const uint8_t *p, int c) {
     return _mm256_or_si256(ql, _mm256_slli_epi16(hb, 2));
 }
 
-/* The 8 six-bit scales of Q4_K/Q5_K (in both halves, G = 32) and their 8 mins twice (per 16). */
-FQ_AVX_INLINE void fq_avx_k_scales(const uint8_t *scales, __m256i *sc, __m256i *mn) {
-    uint32_t s[3];
-    memcpy(s, scales, 12);
-    const uint32_t lo6 = 0x3f3f3f3fu, lo4 = 0x0f0f0f0fu, hi2 = 0x30303030u;
-    const __m128i sc16 = _mm_cvtepu8_epi16(_mm_setr_epi32(
-        (int)(s[0] & lo6), (int)((s[2] & lo4) | ((s[0] >> 2) & hi2)), 0, 0));
-    const __m128i mn16 = _mm_cvtepu8_epi16(_mm_setr_epi32(
-        (int)(s[1] & lo6), (int)(((s[2] >> 4) & lo4) | ((s[1] >> 2) & hi2)), 0, 0));
-    *sc = _mm256_broadcastsi128_si256(sc16);
-    *mn = _mm256_set_m128i(_mm_unpackhi_epi16(mn16, mn16), _mm_unpacklo_epi16(mn16, mn16));
+/* The 8 six-bit scales of Q4_K/Q5_K (in both halves, G = 32) and their 8 mins twice (per 16),
+ * from the block's first 16 bytes (d, dmin, then scales s[0..11] at bytes 4..15). For j < 4,
+ * sc_j = s[j] & 63 and mn_j = s[j+4] & 63; for j >= 4 the low 4 bits come from s[j+4] (low and
+ * high nibble) and the top 2 from the top bits of s[j-4] and s[j]. Two byte shuffles gather the
+ * low and high parts of all 16 at once (scalar unpacking cost ~25 instructions per block). */
+FQ_AVX_INLINE void fq_avx_k_scales(const uint8_t *head, __m256i *sc, __m256i *mn) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)head);
+    /* bytes 0-7: sc_0..7, bytes 8-15: mn_0..7 */
+    const __m128i lo_src = _mm_shuffle_epi8(v, _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15));
+    const __m128i lo_nib = _mm_blend_epi32(lo_src, _mm_srli_epi16(lo_src, 4), 0x8); /* mn_4..7: high nibble */
+    const __m128i lo = _mm_and_si128(lo_nib, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
+    const __m128i hi_src = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(hi_src, 2), _mm_set1_epi8(0x30));
+    const __m128i both = _mm_or_si128(lo, hi);
+    *sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(both));
+    *mn = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(both, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
 }
 
 FQ_AVX_INLINE void fq_avx_kmeta_q4_K(const uint8_t *p, __m256i *sc, __m256i *mn, float *d, float *dmin) {
     const block_q4_K *x = (const block_q4_K *)p;
-    fq_avx_k_scales(x->scales, sc, mn);
+    fq_avx_k_scales(p, sc, mn);
     *d = fq_avx_half(&x->d);
     *dmin = fq_avx_half(&x->dmin);
 }
@@ -88,7 +93,7 @@ FQ_AVX_INLINE __m256i fq_avx_kq_q4_K(const uint8_t *p, int c) {
 
 FQ_AVX_INLINE void fq_avx_kmeta_q5_K(const uint8_t *p, __m256i *sc, __m256i *mn, float *d, float *dmin) {
     const block_q5_K *x = (const block_q5_K *)p;
-    fq_avx_k_scales(x->scales, sc, mn);
+    fq_avx_k_scales(p, sc, mn);
     *d = fq_avx_half(&x->d);
     *dmin = fq_avx_half(&x->dmin);
 }
@@ -212,8 +217,8 @@ FQ_AVX_DEFINE_GEMM(q4_K, K, 144, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q5_K, K, 176, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q6_K, K, 210, 0, 1, 2)
 
-FQ_AVX_DEFINE_GEMV_K(q2_K)
-FQ_AVX_DEFINE_GEMV_K(q3_K)
-FQ_AVX_DEFINE_GEMV_K(q4_K)
-FQ_AVX_DEFINE_GEMV_K(q5_K)
-FQ_AVX_DEFINE_GEMV_K(q6_K)
+FQ_AVX_DEFINE_GEMV_K(q2_K, 84, 1)
+FQ_AVX_DEFINE_GEMV_K(q3_K, 110, 1)
+FQ_AVX_DEFINE_GEMV_K(q4_K, 144, 1)
+FQ_AVX_DEFINE_GEMV_K(q5_K, 176, 1)
+FQ_AVX_DEFINE_GEMV_K(q6_K, 210, 1)
