@@ -1,8 +1,9 @@
 /* GEMV entry points of the simd backend (q8 and f32 modes): many weight rows against ONE
  * activation row in a single call (decode: one token). One call per row tile instead of one per
  * row removes the per-row call and dispatch cost, which matters for short rows (640 values: 20
- * blocks). 32-blocks go 4 rows at a time: each activation block is loaded once for 4 rows, the 4
- * rows' dots are reduced together and scaled at once. 256-blocks run the row kernel per row. */
+ * blocks). q8 mode goes 4 rows at a time: each activation block is loaded once for 4 rows, the 4
+ * rows' dots are reduced together and scaled at once. f32 mode: 32-blocks 4 rows at a time,
+ * 256-blocks the row kernel per row. */
 #ifndef FQ_AVX2_GEMV_H
 #define FQ_AVX2_GEMV_H
 
