@@ -123,7 +123,9 @@ FQ_AVX_INLINE __m256i fq_avx_kq_q6_K(const uint8_t *p, int c) {
     const __m256i l = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32 * (s & 1)));
     const __m256i lo = _mm256_and_si256(s >> 1 ? _mm256_srli_epi16(l, 4) : l, _mm256_set1_epi8(15));
     const __m256i hv = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));
-    return _mm256_or_si256(lo, _mm256_slli_epi16(fq_avx_bits2(hv, 2 * s), 4));
+    /* bits 2s, 2s+1 of qh moved straight to bits 4, 5 (one shift, one mask) */
+    const __m256i hs = s < 2 ? _mm256_slli_epi16(hv, 4 - 2 * s) : s == 2 ? hv : _mm256_srli_epi16(hv, 2);
+    return _mm256_or_si256(lo, _mm256_and_si256(hs, _mm256_set1_epi8(0x30)));
 }
 
 FQ_AVX_K_FROM_META(q2_K, 0, 1)
