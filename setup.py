@@ -80,7 +80,8 @@ COMMON_SOURCES = [f"{COMMON_DIR}/{name}" for name in
 ENGINE_DIR = "fusedq/model/engine"
 BACKEND_SOURCES = {
     "scalar": ["scalar_kernels.c"],
-    "simd": ["simd_table.c", "simd_float.c", "simd_legacy.c", "simd_kquants.c", "simd_iq4.c"],
+    "simd": ["simd_table.c", "simd_float.c", "simd_legacy.c", "simd_kquants.c", "simd_iq4.c",
+             "simd_avx512.c"],
 }
 
 

@@ -39,9 +39,58 @@ def test_simd_target_present_and_chosen_when_the_cpu_has_it():
             resolve_backend("simd")
         pytest.skip("this CPU lacks AVX2/FMA/F16C: simd must be unavailable (checked)")
     info = resolve_backend("simd").build_info()
-    assert info["target"] == "AVX2+FMA+F16C"
-    assert set(info["kernels"].values()) == {"avx2"}
+    isa = simd_pkg.choose_isa(kernels("scalar").cpu_features(), os.environ.get("FUSEDQ_SIMD_ISA", "auto"))
+    assert info["target"] == {"avx2": "AVX2+FMA+F16C", "avx512": "AVX-512 (F/BW/VL/DQ)+FMA+F16C"}[isa]
+    assert set(info["kernels"].values()) == {isa}
     assert fusedq.available_backends()[0] == "simd"
+
+
+AVX512_CPU = dict(avx2=True, fma=True, f16c=True, os_saves_ymm=True, avx512f=True, avx512bw=True,
+                  avx512vl=True, avx512dq=True, os_saves_zmm=True)
+
+
+def test_isa_choice_follows_cpu_and_request():
+    assert simd_pkg.choose_isa(AVX512_CPU, "auto") == "avx512"
+    assert simd_pkg.choose_isa(AVX512_CPU, "") == "avx512"
+    assert simd_pkg.choose_isa(AVX512_CPU, "AVX2") == "avx2"
+    no_zmm = dict(AVX512_CPU, os_saves_zmm=False)   # the OS does not save the AVX-512 state
+    assert simd_pkg.choose_isa(no_zmm, "auto") == "avx2"
+    assert simd_pkg.choose_isa(dict(AVX512_CPU, avx512bw=False), "auto") == "avx2"
+    with pytest.raises(BackendUnavailable, match="lacks avx512bw"):
+        simd_pkg.choose_isa(dict(AVX512_CPU, avx512bw=False), "avx512")
+    with pytest.raises(ValueError, match="FUSEDQ_SIMD_ISA='sse'"):
+        simd_pkg.choose_isa(AVX512_CPU, "sse")
+
+
+def test_avx2_and_avx512_builds_agree_bitwise():
+    """Both builds compile the same intrinsics in the same order (no contraction, no fast-math),
+    so every kernel must give bit-identical results; this also runs the AVX2 build on machines
+    where auto picks AVX-512."""
+    from fusedq.benchmarking.inputs import activations, random_blocks
+    if not cpu_has_avx2() or simd_pkg.missing_features(kernels("scalar").cpu_features(),
+                                                       simd_pkg.REQUIRED_AVX512):
+        pytest.skip("this CPU/OS cannot run the AVX-512 build")
+    resolve_backend("simd")        # loaded: its choice is restored below
+    k = kernels("simd")
+    chosen = k.build_info()["target"].startswith("AVX-512")
+    rows, cols = 37, 512
+    try:
+        tabled = {row["name"] for row in k.kernel_table()}
+        assert len(tabled) >= 15
+        for qt in QTYPES.values():
+            if qt.name not in tabled:
+                continue
+            w = random_blocks(qt, rows, cols, seed=3)
+            for n in (1, 3, 8, 32):
+                x = activations(n, cols, seed=n)
+                for use_q8 in (False, True):
+                    out = {}
+                    for isa in (False, True):
+                        k.select_isa(isa)
+                        out[isa] = k.matmul(qt.gguf_id, w, cols, x, use_q8, 2)
+                    np.testing.assert_array_equal(out[False], out[True], err_msg=f"{qt.name} n={n} q8={use_q8}")
+    finally:
+        k.select_isa(chosen)
 
 
 def test_missing_features_names_what_is_lacking():
@@ -55,7 +104,7 @@ def test_cpu_probe_agrees_with_proc_cpuinfo():
     except OSError:
         pytest.skip("no /proc/cpuinfo")
     cpu = kernels("scalar").cpu_features()
-    for feature in ("avx2", "fma", "f16c", "avx"):
+    for feature in ("avx2", "fma", "f16c", "avx", "avx512f", "avx512bw", "avx512vl", "avx512dq"):
         assert cpu[feature] == (feature in flags), feature
 
 

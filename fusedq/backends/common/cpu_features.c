@@ -22,11 +22,16 @@ void fq_detect_cpu(fq_cpu *out) {
     out->avx = (c >> 28) & 1;
     out->f16c = (c >> 29) & 1;
     int osxsave = (c >> 27) & 1;
-    out->os_ymm = osxsave && (read_xcr0() & 6) == 6;
+    const unsigned long long xcr0 = osxsave ? read_xcr0() : 0;
+    out->os_ymm = (xcr0 & 0x6) == 0x6;
+    out->os_zmm = (xcr0 & 0xe6) == 0xe6;
     if (__get_cpuid_max(0, 0) >= 7) {
         __cpuid_count(7, 0, a, b, c, d);
         out->avx2 = (b >> 5) & 1;
         out->avx512f = (b >> 16) & 1;
+        out->avx512dq = (b >> 17) & 1;
+        out->avx512bw = (b >> 30) & 1;
+        out->avx512vl = (b >> 31) & 1;
     }
 }
 #else

@@ -4,8 +4,9 @@
 
 typedef struct fq_cpu {
     int x86;      /* cpuid available */
-    int sse41, avx, fma, f16c, avx2, avx512f;
+    int sse41, avx, fma, f16c, avx2, avx512f, avx512bw, avx512vl, avx512dq;
     int os_ymm;   /* the OS saves YMM state (XCR0 bits 1 and 2) */
+    int os_zmm;   /* ... and the AVX-512 state too (XCR0 bits 5, 6 and 7) */
 } fq_cpu;
 
 void fq_detect_cpu(fq_cpu *out);

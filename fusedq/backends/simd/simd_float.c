@@ -109,7 +109,7 @@ FQ_AVX_INLINE void fq_avx_float_gemm(const int kind, const uint8_t *w, int64_t r
 }
 
 #define FQ_AVX_DEFINE_FLOAT_GEMM(name, kind)                                                       \
-    void fq_avx2_gemm_f32_##name(const uint8_t *w, int64_t row_bytes, int nrows, int64_t n,      \
+    void FQ_SIMD_FN(gemm_f32_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t n,      \
                                  const float *x, int64_t xs, int64_t ncols, float *out,          \
                                  int64_t os) {                                                   \
         fq_avx_float_gemm(kind, w, row_bytes, nrows, n, x, xs, ncols, out, os);                  \
@@ -120,7 +120,7 @@ FQ_AVX_INLINE void fq_avx_float_gemm(const int kind, const uint8_t *w, int64_t r
         fq_avx_dot_float(kind, w, n, x, xs, out, os, N);                                         \
         break;
 #define FQ_AVX_DEFINE_FLOAT_DOT(name, kind)                                                        \
-    void fq_avx2_dot_f32_##name(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx, \
+    void FQ_SIMD_FN(dot_f32_##name)(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx, \
                                 float *out, int64_t os) {                                        \
         switch (nx) {                                                                            \
             FQ_FLOAT_CASE(kind, 1) FQ_FLOAT_CASE(kind, 2) FQ_FLOAT_CASE(kind, 3)                 \

@@ -1,31 +1,38 @@
-/* The exported AVX2 kernels of the simd backend (defined in simd_*.c, tabled in simd_table.c). */
-#ifndef FQ_SIMD_KERNELS_H
-#define FQ_SIMD_KERNELS_H
-
+/* The exported kernels of the simd backend (defined in simd_*.c, tabled in simd_table.c). The
+ * same sources are compiled once per instruction set: FQ_SIMD_ISA (avx2 unless a wrapper such as
+ * simd_avx512.c sets it) prefixes every exported name, fq_<isa>_<kernel>. No include guard:
+ * simd_table.c includes this once per instruction set to declare both sets. */
 #include "kernel_table.h"
 
+#ifndef FQ_SIMD_ISA
+#define FQ_SIMD_ISA avx2
+#endif
+#define FQ_SIMD_PASTE_(a, b, c) a##b##c
+#define FQ_SIMD_PASTE(a, b, c) FQ_SIMD_PASTE_(a, b, c)
+#define FQ_SIMD_FN(x) FQ_SIMD_PASTE(fq_, FQ_SIMD_ISA, _##x)
+
 #define FQ_AVX_DECLARE_DOTS(name)                                                                  \
-    void fq_avx2_dot_q8_##name(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,      \
+    void FQ_SIMD_FN(dot_q8_##name)(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,      \
                                int nx, float *out, int64_t os);                                  \
-    void fq_avx2_dot_f32_##name(const uint8_t *w, int64_t nb, const float *x, int64_t xs,        \
+    void FQ_SIMD_FN(dot_f32_##name)(const uint8_t *w, int64_t nb, const float *x, int64_t xs,        \
                                 int nx, float *out, int64_t os);                                 \
-    void fq_avx2_gemm_q8_##name(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,      \
+    void FQ_SIMD_FN(gemm_q8_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,      \
                                 const uint8_t *xq, int64_t xs, int64_t n, float *out, int64_t os); \
-    void fq_avx2_gemv_q8_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
+    void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
                                 const uint8_t *xq, float *out);                                  \
-    void fq_avx2_gemv_f32_##name(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
+    void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out);
 
 /* simd_float.c: float weights (q8 mode is f32 mode for them) */
 #define FQ_AVX_DECLARE_FLOAT_GEMM(name)                                                            \
-    void fq_avx2_gemm_f32_##name(const uint8_t *w, int64_t row_bytes, int nrows, int64_t n,      \
+    void FQ_SIMD_FN(gemm_f32_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t n,      \
                                  const float *x, int64_t xs, int64_t ncols, float *out, int64_t os);
 FQ_AVX_DECLARE_FLOAT_GEMM(f32)
 FQ_AVX_DECLARE_FLOAT_GEMM(f16)
 FQ_AVX_DECLARE_FLOAT_GEMM(bf16)
-void fq_avx2_dot_f32_f32(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx, float *out, int64_t os);
-void fq_avx2_dot_f32_f16(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx, float *out, int64_t os);
-void fq_avx2_dot_f32_bf16(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx, float *out, int64_t os);
+void FQ_SIMD_FN(dot_f32_f32)(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx, float *out, int64_t os);
+void FQ_SIMD_FN(dot_f32_f16)(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx, float *out, int64_t os);
+void FQ_SIMD_FN(dot_f32_bf16)(const uint8_t *w, int64_t n, const float *x, int64_t xs, int nx, float *out, int64_t os);
 
 /* simd_legacy.c: 32-element blocks */
 FQ_AVX_DECLARE_DOTS(q4_0)
@@ -42,5 +49,3 @@ FQ_AVX_DECLARE_DOTS(q6_K)
 /* simd_iq4.c: the non-linear 4-bit grid */
 FQ_AVX_DECLARE_DOTS(iq4_nl)
 FQ_AVX_DECLARE_DOTS(iq4_xs)
-
-#endif

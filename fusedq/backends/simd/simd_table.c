@@ -1,23 +1,53 @@
-/* The simd backend's kernel table (compiled without AVX flags: it only holds pointers). Every
- * type has AVX2 dot kernels for both modes; dequantize/get_rows use the shared portable
+/* The simd backend's kernel tables, one per instruction set the kernels are compiled for (AVX2,
+ * AVX-512), and the switch between them (compiled without SIMD flags: it only holds pointers).
+ * Every type has dot kernels for both modes; dequantize/get_rows use the shared portable
  * bit-exact dequantizers (dequant_generic.h), which are not on the matmul path. */
 #include "dequant_generic.h"
-#include "simd_kernels.h"
-#include "table_lookup.h"
 #include "type_list.h"
 
-#define FLOAT_ROW(id, NAME, ts, name)                                                              \
-    {id, NAME, 1, ts, FQ_ACT_F32, fq_dequant_##name, fq_avx2_dot_f32_##name, 0, "avx2", 0, 0, 0,   \
-     fq_avx2_gemm_f32_##name},
+#define FQ_SIMD_ISA avx2
+#include "simd_kernels.h"
+#undef FQ_SIMD_ISA
+#define FQ_SIMD_ISA avx512
+#include "simd_kernels.h"
+#undef FQ_SIMD_ISA
+
+#define FLOAT_ROW(ISA, id, NAME, ts, name)                                                         \
+    {id, NAME, 1, ts, FQ_ACT_F32, fq_dequant_##name, fq_##ISA##_dot_f32_##name, 0, #ISA, 0, 0, 0, \
+     fq_##ISA##_gemm_f32_##name},
 /* K-family f32 dots take per-16 activation sums (f32_sums = 1) for their mins. */
-#define QUANT_ROW(id, NAME, bs, ts, partner, name)                                                 \
-    {id, NAME, bs, ts, partner, fq_dequant_##name, fq_avx2_dot_f32_##name, fq_avx2_dot_q8_##name, \
-     "avx2", bs == 256, fq_avx2_gemm_q8_##name, fq_avx2_gemv_q8_##name, 0, fq_avx2_gemv_f32_##name},
+#define QUANT_ROW(ISA, id, NAME, bs, ts, partner, name)                                            \
+    {id, NAME, bs, ts, partner, fq_dequant_##name, fq_##ISA##_dot_f32_##name,                    \
+     fq_##ISA##_dot_q8_##name, #ISA, bs == 256, fq_##ISA##_gemm_q8_##name,                       \
+     fq_##ISA##_gemv_q8_##name, 0, fq_##ISA##_gemv_f32_##name},
+#define FLOAT_ROW_AVX2(...) FLOAT_ROW(avx2, __VA_ARGS__)
+#define QUANT_ROW_AVX2(...) QUANT_ROW(avx2, __VA_ARGS__)
+#define FLOAT_ROW_AVX512(...) FLOAT_ROW(avx512, __VA_ARGS__)
+#define QUANT_ROW_AVX512(...) QUANT_ROW(avx512, __VA_ARGS__)
 
-static const fq_kernels simd_table[] = {
-    FQ_FOR_EACH_TYPE(FLOAT_ROW, QUANT_ROW)
-};
+static const fq_kernels avx2_table[] = {FQ_FOR_EACH_TYPE(FLOAT_ROW_AVX2, QUANT_ROW_AVX2)};
+static const fq_kernels avx512_table[] = {FQ_FOR_EACH_TYPE(FLOAT_ROW_AVX512, QUANT_ROW_AVX512)};
+_Static_assert(sizeof(avx2_table) == sizeof(avx512_table), "one row per type in each table");
 
-FQ_DEFINE_LOOKUP(simd_table)
+/* The active set: AVX2 until fq_simd_select_isa(1), which the Python layer calls only after
+ * checking the CPU and OS (simd/__init__.py). */
+static const fq_kernels *active_table = avx2_table;
 
-const char *fq_backend_target(void) { return "AVX2+FMA+F16C"; }
+void fq_simd_select_isa(int avx512) { active_table = avx512 ? avx512_table : avx2_table; }
+
+const fq_kernels *fq_table(int *count) {
+    *count = (int)(sizeof(avx2_table) / sizeof(avx2_table[0]));
+    return active_table;
+}
+
+const fq_kernels *fq_lookup(int type_id) {
+    int count;
+    const fq_kernels *t = fq_table(&count);
+    for (int i = 0; i < count; i++)
+        if (t[i].type_id == type_id) return &t[i];
+    return 0;
+}
+
+const char *fq_backend_target(void) {
+    return active_table == avx512_table ? "AVX-512 (F/BW/VL/DQ)+FMA+F16C" : "AVX2+FMA+F16C";
+}
