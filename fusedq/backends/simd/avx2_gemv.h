@@ -26,6 +26,11 @@ FQ_AVX_INLINE __m128 fq_avx_halves_sum(__m256 v) {
     return _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
 }
 
+/* The sums of v[0..3]'s 8 int32 lanes: lanes 0-3 of each 128-bit half hold the 4 rows' partial sums. */
+FQ_AVX_INLINE __m256i fq_avx_hadd4_epi32(const __m256i v[4]) {
+    return _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+}
+
 /* The half-precision field at p in 4 rows (stride bytes apart), as 4 floats. */
 FQ_AVX_INLINE __m128 fq_avx_halves4(const uint8_t *p, int64_t stride) {
     __m128i h = _mm_cvtsi32_si128(fq_load_u16(p));
@@ -64,7 +69,7 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_32(fq_avx_unpack32_fn unpack, const int ts, co
                 const __m256i xv = signed_q ? _mm256_sign_epi8(yv, q) : yv;
                 p[i] = _mm256_madd_epi16(_mm256_maddubs_epi16(uq, xv), ones);
             }
-            const __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+            const __m256i sums = fq_avx_hadd4_epi32(p);
             const __m128 d = fq_avx_halves4(wr + b * ts, row_bytes);
             const __m128 dd = _mm_mul_ps(d, _mm_set1_ps(y[b].d));
             acc = _mm256_fmadd_ps(_mm256_set_m128(dd, dd), _mm256_cvtepi32_ps(sums), acc);
@@ -156,11 +161,11 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_ksums_fn ksums, const int ts, const i
             for (int i = 0; i < FQ_GEMV_ROWS; i++)
                 ksums(wr + i * row_bytes + b * ts, xq, 0, b, 1, &is[i], &ms[i], &d[i], &dmin[i]);
             const __m128 yd = _mm_set1_ps(y[b].d);
-            const __m256i isum = _mm256_hadd_epi32(_mm256_hadd_epi32(is[0], is[1]), _mm256_hadd_epi32(is[2], is[3]));
+            const __m256i isum = fq_avx_hadd4_epi32(is);
             const __m128 dd = _mm_mul_ps(_mm_setr_ps(d[0], d[1], d[2], d[3]), yd);
             acc = _mm256_fmadd_ps(_mm256_set_m128(dd, dd), _mm256_cvtepi32_ps(isum), acc);
             if (has_min) {
-                const __m256i msum = _mm256_hadd_epi32(_mm256_hadd_epi32(ms[0], ms[1]), _mm256_hadd_epi32(ms[2], ms[3]));
+                const __m256i msum = fq_avx_hadd4_epi32(ms);
                 const __m128 dm = _mm_mul_ps(_mm_setr_ps(dmin[0], dmin[1], dmin[2], dmin[3]), yd);
                 acc = _mm256_fnmadd_ps(_mm256_set_m128(dm, dm), _mm256_cvtepi32_ps(msum), acc);
             }
