@@ -37,7 +37,7 @@ cdef extern from "matmul_driver.h" nogil:
 
 cdef extern from "cpu_features.h" nogil:
     ctypedef struct fq_cpu:
-        int x86, sse41, avx, fma, f16c, avx2, avx512f, avx512bw, avx512vl, avx512dq, os_ymm, os_zmm
+        int x86, sse41, avx, fma, f16c, avx2, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, os_ymm, os_zmm
     void fq_detect_cpu(fq_cpu *out)
 
 
@@ -144,6 +144,7 @@ def cpu_features():
     return dict(x86=bool(c.x86), sse41=bool(c.sse41), avx=bool(c.avx), fma=bool(c.fma),
                 f16c=bool(c.f16c), avx2=bool(c.avx2), avx512f=bool(c.avx512f),
                 avx512bw=bool(c.avx512bw), avx512vl=bool(c.avx512vl), avx512dq=bool(c.avx512dq),
+                avx512vnni=bool(c.avx512vnni),
                 os_saves_ymm=bool(c.os_ymm), os_saves_zmm=bool(c.os_zmm))
 
 

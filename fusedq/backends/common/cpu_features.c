@@ -32,6 +32,7 @@ void fq_detect_cpu(fq_cpu *out) {
         out->avx512dq = (b >> 17) & 1;
         out->avx512bw = (b >> 30) & 1;
         out->avx512vl = (b >> 31) & 1;
+        out->avx512vnni = (c >> 11) & 1;
     }
 }
 #else

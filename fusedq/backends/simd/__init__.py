@@ -4,8 +4,8 @@ The kernels are compiled for that target explicitly (never -march=native) and ar
 after a run-time check (cpuid + xgetbv: the CPU has the instructions and the OS saves YMM state);
 otherwise load() raises BackendUnavailable and "auto" falls back to the scalar backend.
 
-The same sources are also compiled for AVX-512 (F, BW, VL, DQ: EVEX encodings, 32 vector
-registers). That build is used where the CPU has those extensions and the OS saves their state,
+The same sources are also compiled for AVX-512 (F, BW, VL, DQ, VNNI: EVEX encodings, 32 vector
+registers, vpdpbusd for the integer dots). That build is used where the CPU has those extensions and the OS saves their state,
 unless FUSEDQ_SIMD_ISA=avx2 asks for the AVX2 build (FUSEDQ_SIMD_ISA=auto|avx2|avx512; avx512 on
 a CPU without it makes the backend unavailable, saying why).
 """
@@ -15,7 +15,7 @@ from ...registry import BackendUnavailable
 from ..common.compiled import CompiledBackend
 
 REQUIRED = ("avx2", "fma", "f16c", "os_saves_ymm")
-REQUIRED_AVX512 = ("avx512f", "avx512bw", "avx512vl", "avx512dq", "os_saves_zmm")
+REQUIRED_AVX512 = ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512vnni", "os_saves_zmm")
 ISA_CHOICES = ("auto", "avx2", "avx512")
 
 

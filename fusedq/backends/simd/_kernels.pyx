@@ -3,7 +3,7 @@
 include "backend_api.pxi"
 
 
-cdef extern from *:
+cdef extern from "simd_kernels.h":
     void fq_simd_select_isa(int avx512)
 
 

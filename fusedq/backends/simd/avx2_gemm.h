@@ -107,11 +107,32 @@ FQ_AVX_INLINE __m256i fq_gemm_bcast4(const int8_t *p) {
 }
 
 /* Integer sum over `count` consecutive tile vectors from `v0`, for NC columns whose activation
- * bytes start at x[j]: int16 partial sums of `depth` vectors (depth * max|q| * 2 * 127 fits
- * int16: the caller's promise), each group of depth widened with madd against `scale`. */
+ * bytes start at x[j], times the rows' `scale` (int16 lanes 2r, 2r+1 = row r's; NULL: 1).
+ * AVX2: int16 partial sums of `depth` vectors (depth * max|q| * 2 * 127 fits int16: the
+ * caller's promise), each group of depth widened with madd against the scale. VNNI: vpdpbusd
+ * sums straight into int32 (depth unused), one multiply by the scale at the end. Both give the
+ * same integers. */
 FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int count, const int depth,
-                                   const int signed_q, const int8_t *const *x, __m256i scale,
+                                   const int signed_q, const int8_t *const *x, const __m256i *scale,
                                    __m256i *isum, const int NC) {
+#if FQ_SIMD_VNNI
+    (void)depth;
+    __m256i s32[FQ_GEMM_PASS];
+    for (int j = 0; j < NC; j++) s32[j] = _mm256_setzero_si256();
+    for (int v = 0; v < count; v++) {
+        const __m256i q = _mm256_load_si256(t->q + v0 + v);
+        const __m256i a = signed_q ? _mm256_sign_epi8(q, q) : q;
+        for (int j = 0; j < NC; j++) {
+            __m256i xb = fq_gemm_bcast4(x[j] + 4 * v);
+            if (signed_q) xb = _mm256_sign_epi8(xb, q);
+            s32[j] = _mm256_dpbusd_epi32(s32[j], a, xb);
+        }
+    }
+    const __m256i sc32 = scale ? _mm256_srai_epi32(*scale, 16) : _mm256_setzero_si256();
+    for (int j = 0; j < NC; j++)
+        isum[j] = _mm256_add_epi32(isum[j], scale ? _mm256_mullo_epi32(s32[j], sc32) : s32[j]);
+#else
+    const __m256i widen = scale ? *scale : _mm256_set1_epi16(1);
     for (int g = 0; g < count; g += depth) {
         __m256i s16[FQ_GEMM_PASS];
         for (int v = g; v < g + depth; v++) {
@@ -124,8 +145,9 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
                 s16[j] = v == g ? p : _mm256_add_epi16(s16[j], p);
             }
         }
-        for (int j = 0; j < NC; j++) isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(s16[j], scale));
+        for (int j = 0; j < NC; j++) isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(s16[j], widen));
     }
+#endif
 }
 
 FQ_AVX_INLINE void fq_gemm_store(__m256 *acc, int accumulate, float *out, int64_t os, int nrows,
@@ -147,7 +169,6 @@ FQ_AVX_INLINE void fq_gemm_store(__m256 *acc, int accumulate, float *out, int64_
 FQ_AVX_INLINE void fq_gemm_run32(const fq_gemm_tile *t, int nblk, int64_t b0, const int signed_q,
                                  const int has_min, const int depth, const uint8_t *xq, int64_t xs,
                                  float *out, int64_t os, int nrows, int accumulate, const int NC) {
-    const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[FQ_GEMM_PASS];
     for (int j = 0; j < NC; j++) acc[j] = _mm256_setzero_ps();
     for (int b = 0; b < nblk; b++) {
@@ -159,7 +180,7 @@ FQ_AVX_INLINE void fq_gemm_run32(const fq_gemm_tile *t, int nblk, int64_t b0, co
             x[j] = y[j]->qs;
             isum[j] = _mm256_setzero_si256();
         }
-        fq_gemm_dot_run(t, 8 * b, 8, depth, signed_q, x, ones, isum, NC);
+        fq_gemm_dot_run(t, 8 * b, 8, depth, signed_q, x, NULL, isum, NC);
         for (int j = 0; j < NC; j++) {
             const __m256 dd = _mm256_mul_ps(t->d[b], _mm256_set1_ps(y[j]->d));
             acc[j] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum[j]), acc[j]);
@@ -185,7 +206,7 @@ FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, con
         }
         for (int g = 0; g < 16; g++) {
             for (int j = 0; j < NC; j++) x[j] = y[j]->qs + 16 * g;
-            fq_gemm_dot_run(t, 64 * b + 4 * g, 4, depth, signed_q, x, t->sc[16 * b + g], isum, NC);
+            fq_gemm_dot_run(t, 64 * b + 4 * g, 4, depth, signed_q, x, &t->sc[16 * b + g], isum, NC);
         }
         for (int j = 0; j < NC; j++) {
             const __m256 dy = _mm256_set1_ps(y[j]->d);

@@ -49,7 +49,6 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_32(fq_avx_unpack32_fn unpack, const int ts, co
                                      const uint8_t *w, int64_t row_bytes, int64_t nrows,
                                      int64_t nb, const uint8_t *xq, float *out) {
     const fq_q8_32 *y = (const fq_q8_32 *)xq;
-    const __m256i ones = _mm256_set1_epi16(1);
     const int has_min = min_per_d != 0.0f || min_half;
     int64_t r = 0;
     for (; r + FQ_GEMV_ROWS <= nrows; r += FQ_GEMV_ROWS) {
@@ -67,7 +66,7 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_32(fq_avx_unpack32_fn unpack, const int ts, co
                 const __m256i q = unpack(wr + i * row_bytes + b * ts, &d_unused, &m_unused);
                 const __m256i uq = signed_q ? _mm256_sign_epi8(q, q) : q;
                 const __m256i xv = signed_q ? _mm256_sign_epi8(yv, q) : yv;
-                p[i] = _mm256_madd_epi16(_mm256_maddubs_epi16(uq, xv), ones);
+                p[i] = fq_avx_dot4_acc(_mm256_setzero_si256(), uq, xv);
             }
             const __m256i sums = fq_avx_hadd4_epi32(p);
             const __m128 d = fq_avx_halves4(wr + b * ts, row_bytes);

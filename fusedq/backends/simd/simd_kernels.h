@@ -11,6 +11,9 @@
 #define FQ_SIMD_PASTE(a, b, c) FQ_SIMD_PASTE_(a, b, c)
 #define FQ_SIMD_FN(x) FQ_SIMD_PASTE(fq_, FQ_SIMD_ISA, _##x)
 
+/* simd_table.c: which build's table fq_lookup returns (1: AVX-512, 0: AVX2). */
+void fq_simd_select_isa(int avx512);
+
 #define FQ_AVX_DECLARE_DOTS(name)                                                                  \
     void FQ_SIMD_FN(dot_q8_##name)(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,      \
                                int nx, float *out, int64_t os);                                  \

@@ -49,5 +49,5 @@ const fq_kernels *fq_lookup(int type_id) {
 }
 
 const char *fq_backend_target(void) {
-    return active_table == avx512_table ? "AVX-512 (F/BW/VL/DQ)+FMA+F16C" : "AVX2+FMA+F16C";
+    return active_table == avx512_table ? "AVX-512 (F/BW/VL/DQ/VNNI)+FMA+F16C" : "AVX2+FMA+F16C";
 }
