@@ -49,9 +49,10 @@ FQ_AVX_INLINE void fq_avx_transpose8x32(__m256i *v) {
 
 /* ---- packing: rows w + r * row_bytes (r < nrows; missing rows are zero), blocks b0.. ---- */
 
-FQ_AVX_INLINE void fq_gemm_pack32(fq_avx_unpack32_fn unpack, const int ts, const uint8_t *w,
-                                  int64_t row_bytes, int nrows, int64_t b0, int nblk,
-                                  fq_gemm_tile *t) {
+FQ_AVX_INLINE void fq_gemm_pack32(fq_avx_unpack32_fn unpack, const int ts, const int signed_q,
+                                  const uint8_t *w, int64_t row_bytes, int nrows, int64_t b0,
+                                  int nblk, fq_gemm_tile *t) {
+    (void)signed_q;
     for (int b = 0; b < nblk; b++) {
         __m256i q[8];
         float d[8], m[8];
@@ -70,9 +71,15 @@ FQ_AVX_INLINE void fq_gemm_pack32(fq_avx_unpack32_fn unpack, const int ts, const
     }
 }
 
-FQ_AVX_INLINE void fq_gemm_packK(fq_avx_unpackK_fn unpack, const int ts, const uint8_t *w,
-                                 int64_t row_bytes, int nrows, int64_t b0, int nblk,
-                                 fq_gemm_tile *t) {
+/* FQ_K_OFFSET_Q (VNNI build): signed q are stored as q + 128 (unsigned: no sign trick in the dot,
+ * vpdpbusd has no int16 stage to saturate) and the 128 * sum(x) this adds comes back out through
+ * the min machinery with mn = 128 * sc, dmin = d, subtracted in integers (same result as AVX2). */
+#define FQ_K_OFFSET_Q FQ_SIMD_VNNI
+
+FQ_AVX_INLINE void fq_gemm_packK(fq_avx_unpackK_fn unpack, const int ts, const int signed_q,
+                                 const uint8_t *w, int64_t row_bytes, int nrows, int64_t b0,
+                                 int nblk, fq_gemm_tile *t) {
+    const int offset = FQ_K_OFFSET_Q && signed_q;
     fq_unpackedK u[8];
     for (int b = 0; b < nblk; b++) {
         float d[8], dmin[8];
@@ -80,6 +87,14 @@ FQ_AVX_INLINE void fq_gemm_packK(fq_avx_unpackK_fn unpack, const int ts, const u
         for (int r = 0; r < 8; r++) {
             if (r < nrows) unpack(w + r * row_bytes + (b0 + b) * ts, u + r);
             else memset(u + r, 0, sizeof u[r]);
+            if (offset) {
+                for (int c = 0; c < FQ_QK / 32; c++) {
+                    __m256i *q = (__m256i *)(u[r].q + 32 * c);
+                    _mm256_store_si256(q, _mm256_xor_si256(_mm256_load_si256(q), _mm256_set1_epi8((char)0x80)));
+                }
+                for (int g = 0; g < 16; g++) u[r].mn[g] = (int16_t)(128 * u[r].sc[g]);
+                u[r].dmin = u[r].d;
+            }
             d[r] = u[r].d;
             dmin[r] = u[r].dmin;
             for (int g = 0; g < 16; g++) sc[g][2 * r] = sc[g][2 * r + 1] = u[r].sc[g];
@@ -194,36 +209,35 @@ FQ_AVX_INLINE void fq_gemm_run32(const fq_gemm_tile *t, int nblk, int64_t b0, co
 FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, const int signed_q,
                                 const int has_min, const int depth, const uint8_t *xq, int64_t xs,
                                 float *out, int64_t os, int nrows, int accumulate, const int NC) {
+    const int offset = FQ_K_OFFSET_Q && signed_q; /* see fq_gemm_packK */
     __m256 acc[FQ_GEMM_PASS];
     for (int j = 0; j < NC; j++) acc[j] = _mm256_setzero_ps();
     for (int b = 0; b < nblk; b++) {
         const fq_q8_K *y[FQ_GEMM_PASS];
         const int8_t *x[FQ_GEMM_PASS];
-        __m256i isum[FQ_GEMM_PASS];
+        __m256i isum[FQ_GEMM_PASS], imin[FQ_GEMM_PASS];
         for (int j = 0; j < NC; j++) {
             y[j] = (const fq_q8_K *)(xq + j * xs) + b0 + b;
             isum[j] = _mm256_setzero_si256();
         }
         for (int g = 0; g < 16; g++) {
             for (int j = 0; j < NC; j++) x[j] = y[j]->qs + 16 * g;
-            fq_gemm_dot_run(t, 64 * b + 4 * g, 4, depth, signed_q, x, &t->sc[16 * b + g], isum, NC);
+            fq_gemm_dot_run(t, 64 * b + 4 * g, 4, depth, signed_q && !offset, x, &t->sc[16 * b + g], isum, NC);
         }
-        for (int j = 0; j < NC; j++) {
-            const __m256 dy = _mm256_set1_ps(y[j]->d);
-            acc[j] = _mm256_fmadd_ps(_mm256_mul_ps(t->d[b], dy), _mm256_cvtepi32_ps(isum[j]), acc[j]);
-        }
-        if (has_min) {
-            __m256i imin[FQ_GEMM_PASS];
+        if (has_min || offset) {
             for (int j = 0; j < NC; j++) imin[j] = _mm256_setzero_si256();
             for (int p = 0; p < 8; p++) {
                 const __m256i mn = t->mn[8 * b + p];
                 for (int j = 0; j < NC; j++)
                     imin[j] = _mm256_add_epi32(imin[j], _mm256_madd_epi16(mn, fq_gemm_bcast4((const int8_t *)(y[j]->bsums + 2 * p))));
             }
-            for (int j = 0; j < NC; j++) {
-                const __m256 dy = _mm256_set1_ps(y[j]->d);
+        }
+        for (int j = 0; j < NC; j++) {
+            const __m256 dy = _mm256_set1_ps(y[j]->d);
+            const __m256i is = offset ? _mm256_sub_epi32(isum[j], imin[j]) : isum[j];
+            acc[j] = _mm256_fmadd_ps(_mm256_mul_ps(t->d[b], dy), _mm256_cvtepi32_ps(is), acc[j]);
+            if (has_min)
                 acc[j] = _mm256_fnmadd_ps(_mm256_mul_ps(t->m[b], dy), _mm256_cvtepi32_ps(imin[j]), acc[j]);
-            }
         }
     }
     fq_gemm_store(acc, accumulate, out, os, nrows, NC);
@@ -239,7 +253,7 @@ FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, con
         fq_gemm_tile tile;                                                                       \
         for (int64_t b0 = 0; b0 < nb; b0 += PER_TILE) {                                          \
             const int nblk = (int)(nb - b0 < PER_TILE ? nb - b0 : PER_TILE);                     \
-            fq_gemm_pack##FAMILY(fq_avx_unpack_##name, ts, w, row_bytes, nrows, b0, nblk, &tile); \
+            fq_gemm_pack##FAMILY(fq_avx_unpack_##name, ts, SIGNED, w, row_bytes, nrows, b0, nblk, &tile); \
             int64_t j = 0;                                                                       \
             for (; j + FQ_GEMM_PASS <= n; j += FQ_GEMM_PASS)                                     \
                 fq_gemm_run##FAMILY(&tile, nblk, b0, SIGNED, HAS_MIN, DEPTH, xq + j * xs, xs,    \
