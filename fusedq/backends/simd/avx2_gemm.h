@@ -181,9 +181,10 @@ FQ_AVX_INLINE void fq_gemm_store(__m256 *acc, int accumulate, float *out, int64_
 }
 
 /* 32-blocks: columns xq + j * xs (fq_q8_32 rows), blocks b0 .. b0 + nblk of the tile. */
-FQ_AVX_INLINE void fq_gemm_run32(const fq_gemm_tile *t, int nblk, int64_t b0, const int signed_q,
+FQ_AVX_INLINE void fq_gemm_run32(const fq_gemm_tile *t, int nblk, int64_t b0, const int G, const int signed_q,
                                  const int has_min, const int depth, const uint8_t *xq, int64_t xs,
                                  float *out, int64_t os, int nrows, int accumulate, const int NC) {
+    (void)G;
     __m256 acc[FQ_GEMM_PASS];
     for (int j = 0; j < NC; j++) acc[j] = _mm256_setzero_ps();
     for (int b = 0; b < nblk; b++) {
@@ -206,9 +207,10 @@ FQ_AVX_INLINE void fq_gemm_run32(const fq_gemm_tile *t, int nblk, int64_t b0, co
 }
 
 /* 256-blocks (fq_q8_K columns): per-16 scales in the integer sum, mins through the block sums. */
-FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, const int signed_q,
-                                const int has_min, const int depth, const uint8_t *xq, int64_t xs,
-                                float *out, int64_t os, int nrows, int accumulate, const int NC) {
+FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, const int G,
+                                const int signed_q, const int has_min, const int depth,
+                                const uint8_t *xq, int64_t xs, float *out, int64_t os, int nrows,
+                                int accumulate, const int NC) {
     const int offset = FQ_K_OFFSET_Q && signed_q; /* see fq_gemm_packK */
     __m256 acc[FQ_GEMM_PASS];
     for (int j = 0; j < NC; j++) acc[j] = _mm256_setzero_ps();
@@ -220,9 +222,9 @@ FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, con
             y[j] = (const fq_q8_K *)(xq + j * xs) + b0 + b;
             isum[j] = _mm256_setzero_si256();
         }
-        for (int g = 0; g < 16; g++) {
+        for (int g = 0; g < 16; g += G / 16) { /* G values share a scale: one run over them */
             for (int j = 0; j < NC; j++) x[j] = y[j]->qs + 16 * g;
-            fq_gemm_dot_run(t, 64 * b + 4 * g, 4, depth, signed_q && !offset, x, &t->sc[16 * b + g], isum, NC);
+            fq_gemm_dot_run(t, 64 * b + 4 * g, G / 4, depth, signed_q && !offset, x, &t->sc[16 * b + g], isum, NC);
         }
         if (has_min || offset) {
             for (int j = 0; j < NC; j++) imin[j] = _mm256_setzero_si256();
@@ -243,6 +245,10 @@ FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, con
     fq_gemm_store(acc, accumulate, out, os, nrows, NC);
 }
 
+/* Values per scale: a whole block for 32-blocks, the type's G (16 or 32) for the K family. */
+#define FQ_GEMM_G_32(name) 32
+#define FQ_GEMM_G_K(name) fq_avx_kg_##name
+
 /* The exported tile kernel of one type (signature fq_gemm_q8_fn in kernel_table.h).
  * FAMILY: 32 or K; DEPTH: maddubs results summed in int16 before widening (see dot_run). */
 #define FQ_AVX_DEFINE_GEMM(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                               \
@@ -256,11 +262,12 @@ FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, con
             fq_gemm_pack##FAMILY(fq_avx_unpack_##name, ts, SIGNED, w, row_bytes, nrows, b0, nblk, &tile); \
             int64_t j = 0;                                                                       \
             for (; j + FQ_GEMM_PASS <= n; j += FQ_GEMM_PASS)                                     \
-                fq_gemm_run##FAMILY(&tile, nblk, b0, SIGNED, HAS_MIN, DEPTH, xq + j * xs, xs,    \
-                                    out + j * os, os, nrows, b0 > 0, FQ_GEMM_PASS);              \
+                fq_gemm_run##FAMILY(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED, HAS_MIN,  \
+                                    DEPTH, xq + j * xs, xs, out + j * os, os, nrows, b0 > 0,     \
+                                    FQ_GEMM_PASS);                                               \
             for (; j < n; j++)                                                                   \
-                fq_gemm_run##FAMILY(&tile, nblk, b0, SIGNED, HAS_MIN, DEPTH, xq + j * xs, xs,    \
-                                    out + j * os, os, nrows, b0 > 0, 1);                         \
+                fq_gemm_run##FAMILY(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED, HAS_MIN,  \
+                                    DEPTH, xq + j * xs, xs, out + j * os, os, nrows, b0 > 0, 1); \
         }                                                                                        \
     }
 
