@@ -125,13 +125,12 @@ FQ_AVX_INLINE __m256i fq_gemm_bcast4(const int8_t *p) {
  * bytes start at x[j], times the rows' `scale` (int16 lanes 2r, 2r+1 = row r's; NULL: 1).
  * AVX2: int16 partial sums of `depth` vectors (depth * max|q| * 2 * 127 fits int16: the
  * caller's promise), each group of depth widened with madd against the scale. VNNI: vpdpbusd
- * sums straight into int32 (depth unused), one multiply by the scale at the end. Both give the
+ * sums straight into int32, one multiply by the scale at the end. Both give the
  * same integers. */
 FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int count, const int depth,
                                    const int signed_q, const int8_t *const *x, const __m256i *scale,
                                    __m256i *isum, const int NC) {
 #if FQ_SIMD_VNNI
-    (void)depth;
     __m256i s32[FQ_GEMM_PASS];
     for (int j = 0; j < NC; j++) s32[j] = _mm256_setzero_si256();
     for (int v = 0; v < count; v++) {
@@ -143,14 +142,21 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
             s32[j] = _mm256_dpbusd_epi32(s32[j], a, xb);
         }
     }
-    const __m256i sc32 = scale ? _mm256_srai_epi32(*scale, 16) : _mm256_setzero_si256();
+    /* 4 * count products per lane; when that fits int16 (2 * count <= depth, see above), one
+     * madd with the scale in the low half of each lane multiplies it (1 instruction, not 2) */
+    const int fits16 = 2 * count <= depth;
+    const __m256i sc32 = !scale ? _mm256_setzero_si256()
+                         : fits16 ? _mm256_and_si256(*scale, _mm256_set1_epi32(0xffff))
+                                  : _mm256_srai_epi32(*scale, 16);
     for (int j = 0; j < NC; j++)
-        isum[j] = _mm256_add_epi32(isum[j], scale ? _mm256_mullo_epi32(s32[j], sc32) : s32[j]);
+        isum[j] = _mm256_add_epi32(isum[j], !scale ? s32[j]
+                                            : fits16 ? _mm256_madd_epi16(s32[j], sc32)
+                                                     : _mm256_mullo_epi32(s32[j], sc32));
 #else
     const __m256i widen = scale ? *scale : _mm256_set1_epi16(1);
     for (int g = 0; g < count; g += depth) {
         __m256i s16[FQ_GEMM_PASS];
-        for (int v = g; v < g + depth; v++) {
+        for (int v = g; v < (g + depth < count ? g + depth : count); v++) {
             const __m256i q = _mm256_load_si256(t->q + v0 + v);
             const __m256i a = signed_q ? _mm256_sign_epi8(q, q) : q;
             for (int j = 0; j < NC; j++) {

@@ -212,10 +212,11 @@ FQ_AVX_DEFINE_DOTS(q4_K, K, 144, 0, 1)
 FQ_AVX_DEFINE_DOTS(q5_K, K, 176, 0, 1)
 FQ_AVX_DEFINE_DOTS(q6_K, K, 210, 0, 1)
 
-/* GEMM tiles; depth: int16 sums of 4 maddubs for q <= 31, 2 for Q6_K's q <= 63. */
-FQ_AVX_DEFINE_GEMM(q2_K, K, 84, 0, 1, 4)
-FQ_AVX_DEFINE_GEMM(q3_K, K, 110, 0, 1, 4)
-FQ_AVX_DEFINE_GEMM(q4_K, K, 144, 0, 1, 4)
+/* GEMM tiles; depth: int16 sums of 8 maddubs for q <= 7 (8 * 2 * 7 * 127 = 14224), 8 for q <= 15
+ * (30480), 4 for q <= 31, 2 for Q6_K's q <= 63. */
+FQ_AVX_DEFINE_GEMM(q2_K, K, 84, 0, 1, 8)
+FQ_AVX_DEFINE_GEMM(q3_K, K, 110, 0, 1, 8)
+FQ_AVX_DEFINE_GEMM(q4_K, K, 144, 0, 1, 8)
 FQ_AVX_DEFINE_GEMM(q5_K, K, 176, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q6_K, K, 210, 0, 1, 2)
 
