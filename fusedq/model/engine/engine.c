@@ -178,6 +178,70 @@ static void prepare_qkv(const fq_model *m, const fq_layer *L, fq_scratch *s, int
     }
 }
 
+/* 8 floats as one GCC vector: a ymm register in the AVX2 clone, two xmm in the default one. The
+ * operations are lane-wise multiply then add (no contraction), the same as dot()'s lanes. */
+typedef float fq_v8f __attribute__((vector_size(32)));
+/* the same, at any float address (unaligned loads; may alias the float arrays it reads) */
+typedef float fq_v8f_any __attribute__((vector_size(32), aligned(4), may_alias));
+#define LOAD8(p) (*(const fq_v8f_any *)(p))
+
+/* dot()'s final reduction of its 8 lanes (its tail is 0 here). */
+static inline __attribute__((always_inline)) float lanes_sum(fq_v8f a) {
+    return (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))) + 0.0f;
+}
+
+/* sc[c] = dot(q, keys + c * stride) for c < count, 4 keys at a time: four independent 8-lane
+ * chains instead of one (a lone chain waits on add latency). Each dot sums in dot()'s order. */
+static inline __attribute__((always_inline)) void dots(const float *q, const float *keys,
+                                                       int64_t stride, int64_t count, int64_t n,
+                                                       float *sc) {
+    int64_t c = 0;
+    for (; c + 4 <= count && n % 8 == 0; c += 4) {
+        const float *k0 = keys + c * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        fq_v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (int64_t i = 0; i < n; i += 8) {
+            const fq_v8f qv = LOAD8(q + i);
+            a0 += qv * LOAD8(k0 + i);
+            a1 += qv * LOAD8(k1 + i);
+            a2 += qv * LOAD8(k2 + i);
+            a3 += qv * LOAD8(k3 + i);
+        }
+        sc[c] = lanes_sum(a0);
+        sc[c + 1] = lanes_sum(a1);
+        sc[c + 2] = lanes_sum(a2);
+        sc[c + 3] = lanes_sum(a3);
+    }
+    for (; c < count; c++) sc[c] = dot(q, keys + c * stride, n);
+}
+
+/* out[d] = sum_t w[t] * v_t[d] in t order, 64 outputs held in registers across all t (instead of
+ * loading and storing out for every t). v_t: cache slot t for t < n_old, else batch row t - n_old. */
+static inline __attribute__((always_inline)) void weighted_values(const float *w, int64_t T,
+                                                                  int64_t n_old, const float *vc,
+                                                                  const float *vb, int64_t vb_stride,
+                                                                  int64_t hd, float *out) {
+    int64_t d0 = 0;
+    for (; d0 + 64 <= hd; d0 += 64) {
+        fq_v8f acc[8] = {{0}};
+        for (int64_t t = 0; t < T; t++) {
+            const float wt = w[t];
+            if (wt == 0.0f) continue;
+            const float *v = (t < n_old ? vc + t * hd : vb + (t - n_old) * vb_stride) + d0;
+            for (int k = 0; k < 8; k++) acc[k] += wt * LOAD8(v + 8 * k);
+        }
+        memcpy(out + d0, acc, sizeof acc);
+    }
+    for (; d0 < hd; d0++) {
+        float acc = 0.0f;
+        for (int64_t t = 0; t < T; t++) {
+            const float wt = w[t];
+            if (wt == 0.0f) continue;
+            acc += wt * (t < n_old ? vc + t * hd : vb + (t - n_old) * vb_stride)[d0];
+        }
+        out[d0] = acc;
+    }
+}
+
 /* Query i, head h: softmax over the keys it sees (cached positions < pos0, then the batch's own
  * keys 0..i), weights rounded to f16 when `half`, times the values. */
 FQ_HOT static void attend_head(const fq_model *m, const fq_layer *L, fq_scratch *s, float *sc,
@@ -187,19 +251,17 @@ FQ_HOT static void attend_head(const fq_model *m, const fq_layer *L, fq_scratch 
     const float *q = s->q + (i * m->n_head + h) * hd;
     const float *kc = L->k_cache + kvh * cap * hd, *vc = L->v_cache + kvh * cap * hd;
     const int64_t n_old = pos0 < cap ? pos0 : cap;
+    dots(q, kc, hd, n_old, hd, sc);
+    dots(q, s->k + kvh * hd, nkv * hd, i + 1, hd, sc + n_old);
     float mx = -INFINITY;
-    for (int64_t sl = 0; sl < n_old; sl++) {
+    for (int64_t sl = 0; sl < n_old; sl++) {   /* keys outside a sliding window do not count */
         const int64_t kpos = pos0 <= cap ? sl : sl + cap * ((pos0 - 1 - sl) / cap);
-        float d = -INFINITY;
-        if (!L->window || p - kpos < L->window) d = dot(q, kc + sl * hd, hd);
-        sc[sl] = d;
-        mx = d > mx ? d : mx;
+        if (L->window && p - kpos >= L->window) sc[sl] = -INFINITY;
+        mx = sc[sl] > mx ? sc[sl] : mx;
     }
     for (int64_t j = 0; j <= i; j++) {
-        float d = -INFINITY;
-        if (!L->window || i - j < L->window) d = dot(q, s->k + (j * nkv + kvh) * hd, hd);
-        sc[n_old + j] = d;
-        mx = d > mx ? d : mx;
+        if (L->window && i - j >= L->window) sc[n_old + j] = -INFINITY;
+        mx = sc[n_old + j] > mx ? sc[n_old + j] : mx;
     }
     const int64_t T = n_old + i + 1;
     float sum = 0.0f;
@@ -211,14 +273,7 @@ FQ_HOT static void attend_head(const fq_model *m, const fq_layer *L, fq_scratch 
         sc[t] /= sum;
         if (half) sc[t] = round_f16(sc[t]);
     }
-    float *out = s->att + (i * m->n_head + h) * hd;
-    memset(out, 0, (size_t)hd * sizeof(float));
-    for (int64_t t = 0; t < T; t++) {
-        const float w = sc[t];
-        if (w == 0.0f) continue;
-        const float *v = t < n_old ? vc + t * hd : s->v + ((t - n_old) * nkv + kvh) * hd;
-        for (int64_t d = 0; d < hd; d++) out[d] += w * v[d];
-    }
+    weighted_values(sc, T, n_old, vc, s->v + kvh * hd, nkv * hd, hd, s->att + (i * m->n_head + h) * hd);
 }
 
 static void attention(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
