@@ -47,11 +47,11 @@ class Sampler:
         p = self.params
         if p.temperature == 0:
             return int(np.argmax(logits))
-        ids = np.arange(logits.shape[0])
-        vals = logits
         if 0 < p.top_k < logits.shape[0]:
             ids = np.argpartition(logits, -p.top_k)[-p.top_k:]
             vals = logits[ids]
+        else:
+            ids, vals = np.arange(logits.shape[0]), logits
         order = np.argsort(-vals, kind="stable")          # most likely first
         ids, vals = ids[order], vals[order].astype(np.float64)
         probs = np.exp(vals - vals[0])
