@@ -5,9 +5,10 @@ after a run-time check (cpuid + xgetbv: the CPU has the instructions and the OS 
 otherwise load() raises BackendUnavailable and "auto" falls back to the scalar backend.
 
 The same sources are also compiled for AVX-512 (F, BW, VL, DQ, VNNI: EVEX encodings, 32 vector
-registers, vpdpbusd for the integer dots). That build is used where the CPU has those extensions and the OS saves their state,
-unless FUSEDQ_SIMD_ISA=avx2 asks for the AVX2 build (FUSEDQ_SIMD_ISA=auto|avx2|avx512; avx512 on
-a CPU without it makes the backend unavailable, saying why).
+registers, vpdpbusd for the integer dots). That build is used where the CPU has those extensions
+and the OS saves their state, unless FUSEDQ_SIMD_ISA=avx2 asks for the AVX2 build
+(FUSEDQ_SIMD_ISA=auto|avx2|avx512; avx512 on a CPU without it makes the backend unavailable,
+saying why).
 """
 import os
 

@@ -194,16 +194,16 @@ FQ_AVX_INLINE void fq_avx_k_block_sums(fq_avx_kmeta_fn kmeta, fq_avx_kq_fn kq, c
 
 /* A type's fq_avx_ksums_fn from its kmeta and kq. */
 #define FQ_AVX_KSUMS_FROM_CHUNKS(name, SIGNED, HAS_MIN)                                            \
-    FQ_AVX_INLINE void fq_avx_ksums_##name(const uint8_t *blk, const uint8_t *xq, int64_t xs,     \
+    FQ_AVX_INLINE void fq_avx_ksums_##name(const uint8_t *blk, const uint8_t *xq, int64_t xs,    \
                                            int64_t b, int nx, __m256i *isum, __m256i *msum,      \
                                            float *d, float *dmin) {                              \
-        fq_avx_k_block_sums(fq_avx_kmeta_##name, fq_avx_kq_##name, fq_avx_kg_##name, SIGNED,      \
+        fq_avx_k_block_sums(fq_avx_kmeta_##name, fq_avx_kq_##name, fq_avx_kg_##name, SIGNED,     \
                             HAS_MIN, blk, xq, xs, b, nx, isum, msum, d, dmin);                   \
     }
 
 /* A type's unpacker (fq_unpackedK, for the GEMM tiles) from its kmeta and kq. */
 #define FQ_AVX_DEFINE_K_UNPACK(name)                                                               \
-    FQ_AVX_INLINE void fq_avx_unpack_##name(const uint8_t *p, fq_unpackedK *u) {                  \
+    FQ_AVX_INLINE void fq_avx_unpack_##name(const uint8_t *p, fq_unpackedK *u) {                 \
         __m256i sc, mn;                                                                          \
         fq_avx_kmeta_##name(p, &sc, &mn, &u->d, &u->dmin);                                       \
         _mm256_store_si256((__m256i *)u->sc, fq_avx_scales_per16(sc, fq_avx_kg_##name));         \
@@ -288,7 +288,7 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_kscales_fn kscales, fq_avx_kfloats_fn
 
 /* A type's kscales from its kmeta (simd_kquants.c): d * sc and dmin * mn as floats. */
 #define FQ_AVX_KSCALES_FROM_META(name)                                                             \
-    FQ_AVX_INLINE void fq_avx_kscales_##name(const uint8_t *p, float *dsc, float *dmn) {          \
+    FQ_AVX_INLINE void fq_avx_kscales_##name(const uint8_t *p, float *dsc, float *dmn) {         \
         __m256i sc, mn;                                                                          \
         float d, dmin;                                                                           \
         fq_avx_kmeta_##name(p, &sc, &mn, &d, &dmin);                                             \
@@ -331,7 +331,7 @@ FQ_AVX_INLINE __m256i fq_avx_u8x8(const uint8_t *p) {
 /* FAMILY is 32 or K; SIGNED: q may be negative; HAS_MIN: the type has an offset/min term. */
 #define FQ_AVX_DEFINE_DOT_Q8(name, FAMILY, ts, SIGNED, HAS_MIN)                                    \
     _Static_assert(FQ_MAX_COLS == 8, "the nx switch covers 1..8");                               \
-    void FQ_SIMD_FN(dot_q8_##name)(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,      \
+    void FQ_SIMD_FN(dot_q8_##name)(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,  \
                                int nx, float *out, int64_t os) {                                 \
         switch (nx) {                                                                            \
             FQ_AVX_Q8_CASE(FAMILY, name, ts, SIGNED, HAS_MIN, 1)                                 \
@@ -345,7 +345,7 @@ FQ_AVX_INLINE __m256i fq_avx_u8x8(const uint8_t *p) {
         }                                                                                        \
     }
 #define FQ_AVX_DEFINE_DOT_F32(name, FAMILY, ts, HAS_MIN)                                           \
-    void FQ_SIMD_FN(dot_f32_##name)(const uint8_t *w, int64_t nb, const float *x, int64_t xs,        \
+    void FQ_SIMD_FN(dot_f32_##name)(const uint8_t *w, int64_t nb, const float *x, int64_t xs,    \
                                 int nx, float *out, int64_t os) {                                \
         switch (nx) {                                                                            \
             FQ_AVX_F32_CASE(FAMILY, name, ts, HAS_MIN, 1)                                        \

@@ -267,7 +267,7 @@ FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, con
 /* The exported tile kernel of one type (signature fq_gemm_q8_fn in kernel_table.h).
  * FAMILY: 32 or K; DEPTH: maddubs results summed in int16 before widening (see dot_run). */
 #define FQ_AVX_DEFINE_GEMM(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                               \
-    void FQ_SIMD_FN(gemm_q8_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,      \
+    void FQ_SIMD_FN(gemm_q8_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,  \
                                 const uint8_t *xq, int64_t xs, int64_t n, float *out,            \
                                 int64_t os) {                                                    \
         enum { PER_TILE = FQ_TILE_K / FQ_GEMM_BLOCK_##FAMILY };                                  \

@@ -130,7 +130,7 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
 /* The exported GEMVs of one 32-block type, q8 and f32 (fq_gemv_q8_fn, fq_gemv_f32_fn in
  * kernel_table.h). MIN_PER_D, MIN_HALF: see fq_avx_gemv_q8_32 (both 0: no min). */
 #define FQ_AVX_DEFINE_GEMV_32(name, ts, SIGNED, MIN_PER_D, MIN_HALF)                               \
-    void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
+    void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                 const uint8_t *xq, float *out) {                                 \
         fq_avx_gemv_q8_32(fq_avx_unpack_##name, ts, SIGNED, MIN_PER_D, MIN_HALF, w, row_bytes,   \
                           nrows, nb, xq, out);                                                   \
@@ -138,7 +138,7 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out) {                                   \
         fq_avx_gemv_f32_32(fq_avx_floats_##name, ts, MIN_PER_D, MIN_HALF, w, row_bytes, nrows,   \
-                           nb, x, out, FQ_SIMD_FN(dot_f32_##name));                                  \
+                           nb, x, out, FQ_SIMD_FN(dot_f32_##name));                              \
     }
 /* 256-blocks, 4 rows per step: each row's integer block sums (fq_avx_ksums_fn) are reduced with
  * the other 3 rows' (3 hadds), then converted and scaled by the 4 rows' d (and dmin) at once;
@@ -175,10 +175,10 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_ksums_fn ksums, const int ts, const i
 }
 
 #define FQ_AVX_DEFINE_GEMV_K(name, ts, HAS_MIN)                                                    \
-    void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
+    void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                 const uint8_t *xq, float *out) {                                 \
         fq_avx_gemv_q8_K(fq_avx_ksums_##name, ts, HAS_MIN, w, row_bytes, nrows, nb, xq, out,     \
-                         FQ_SIMD_FN(dot_q8_##name));                                                 \
+                         FQ_SIMD_FN(dot_q8_##name));                                             \
     }                                                                                            \
     FQ_AVX_DEFINE_GEMV_F32_ROWS(name)
 /* f32 GEMV of the 256-block types: their row dot, row by row (x carries its per-16 sums). */

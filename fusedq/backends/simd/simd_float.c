@@ -101,9 +101,13 @@ FQ_AVX_INLINE void fq_avx_float_tile(const int kind, const uint8_t *w, int64_t r
         fq_avx_float_tile(kind, wr, row_bytes, n, xc, xs, oc + r, os, R, C);                     \
         continue;                                                                                \
     }
+#if FQ_SIMD_AVX512
+#define FQ_FLOAT_WIDE_CASES(R) FQ_FLOAT_TILE_CASE(R, 6) FQ_FLOAT_TILE_CASE(R, 5) FQ_FLOAT_TILE_CASE(R, 4)
+#else
+#define FQ_FLOAT_WIDE_CASES(R)
+#endif
 #define FQ_FLOAT_TILE_ROW(R)                                                                       \
-    FQ_FLOAT_TILE_CASE(R, 6) FQ_FLOAT_TILE_CASE(R, 5) FQ_FLOAT_TILE_CASE(R, 4)                   \
-    FQ_FLOAT_TILE_CASE(R, 3) FQ_FLOAT_TILE_CASE(R, 2) FQ_FLOAT_TILE_CASE(R, 1)
+    FQ_FLOAT_WIDE_CASES(R) FQ_FLOAT_TILE_CASE(R, 3) FQ_FLOAT_TILE_CASE(R, 2) FQ_FLOAT_TILE_CASE(R, 1)
 FQ_AVX_INLINE void fq_avx_float_gemm(const int kind, const uint8_t *w, int64_t row_bytes, int nrows,
                                      int64_t n, const float *x, int64_t xs, int64_t ncols,
                                      float *out, int64_t os) {
@@ -121,7 +125,7 @@ FQ_AVX_INLINE void fq_avx_float_gemm(const int kind, const uint8_t *w, int64_t r
 }
 
 #define FQ_AVX_DEFINE_FLOAT_GEMM(name, kind)                                                       \
-    void FQ_SIMD_FN(gemm_f32_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t n,      \
+    void FQ_SIMD_FN(gemm_f32_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t n,  \
                                  const float *x, int64_t xs, int64_t ncols, float *out,          \
                                  int64_t os) {                                                   \
         fq_avx_float_gemm(kind, w, row_bytes, nrows, n, x, xs, ncols, out, os);                  \

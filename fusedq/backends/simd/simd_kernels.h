@@ -15,20 +15,20 @@
 void fq_simd_select_isa(int avx512);
 
 #define FQ_AVX_DECLARE_DOTS(name)                                                                  \
-    void FQ_SIMD_FN(dot_q8_##name)(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,      \
+    void FQ_SIMD_FN(dot_q8_##name)(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,  \
                                int nx, float *out, int64_t os);                                  \
-    void FQ_SIMD_FN(dot_f32_##name)(const uint8_t *w, int64_t nb, const float *x, int64_t xs,        \
+    void FQ_SIMD_FN(dot_f32_##name)(const uint8_t *w, int64_t nb, const float *x, int64_t xs,    \
                                 int nx, float *out, int64_t os);                                 \
-    void FQ_SIMD_FN(gemm_q8_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,      \
+    void FQ_SIMD_FN(gemm_q8_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,  \
                                 const uint8_t *xq, int64_t xs, int64_t n, float *out, int64_t os); \
-    void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,  \
+    void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                 const uint8_t *xq, float *out);                                  \
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out);
 
 /* simd_float.c: float weights (q8 mode is f32 mode for them) */
 #define FQ_AVX_DECLARE_FLOAT_GEMM(name)                                                            \
-    void FQ_SIMD_FN(gemm_f32_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t n,      \
+    void FQ_SIMD_FN(gemm_f32_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t n,  \
                                  const float *x, int64_t xs, int64_t ncols, float *out, int64_t os);
 FQ_AVX_DECLARE_FLOAT_GEMM(f32)
 FQ_AVX_DECLARE_FLOAT_GEMM(f16)

@@ -3,6 +3,7 @@
  * Every type has dot kernels for both modes; dequantize/get_rows use the shared portable
  * bit-exact dequantizers (dequant_generic.h), which are not on the matmul path. */
 #include "dequant_generic.h"
+#include "table_lookup.h"
 #include "type_list.h"
 
 #define FQ_SIMD_ISA avx2
@@ -36,17 +37,11 @@ static const fq_kernels *active_table = avx2_table;
 void fq_simd_select_isa(int avx512) { active_table = avx512 ? avx512_table : avx2_table; }
 
 const fq_kernels *fq_table(int *count) {
-    *count = (int)(sizeof(avx2_table) / sizeof(avx2_table[0]));
+    *count = FQ_TABLE_LEN(avx2_table);
     return active_table;
 }
 
-const fq_kernels *fq_lookup(int type_id) {
-    int count;
-    const fq_kernels *t = fq_table(&count);
-    for (int i = 0; i < count; i++)
-        if (t[i].type_id == type_id) return &t[i];
-    return 0;
-}
+FQ_DEFINE_LOOKUP_OVER_TABLE
 
 const char *fq_backend_target(void) {
     return active_table == avx512_table ? "AVX-512 (F/BW/VL/DQ/VNNI)+FMA+F16C" : "AVX2+FMA+F16C";

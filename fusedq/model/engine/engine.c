@@ -32,14 +32,25 @@ static inline float round_f16(float x) { return fq_round_to_half(x); }
 
 float fq_round_f16(float x) { return round_f16(x); }
 
+/* 8 floats as one GCC vector: a ymm register in the AVX2 clone, two xmm in the default one. The
+ * operations are lane-wise multiply then add (no contraction), the same as dot()'s lanes. */
+typedef float fq_v8f __attribute__((vector_size(32)));
+/* the same, at any float address (unaligned loads; may alias the float arrays it reads) */
+typedef float fq_v8f_any __attribute__((vector_size(32), aligned(4), may_alias));
+#define LOAD8(p) (*(const fq_v8f_any *)(p))
+
+/* dot()'s reduction of its 8 lanes. */
+static inline __attribute__((always_inline)) float lanes_sum(fq_v8f a) {
+    return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
 static inline float dot(const float *a, const float *b, int64_t n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    fq_v8f acc = {0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; l++) acc[l] += a[i + l] * b[i + l];
+    for (; i + 8 <= n; i += 8) acc += LOAD8(a + i) * LOAD8(b + i);
     float tail = 0.0f;
     for (; i < n; i++) tail += a[i] * b[i];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+    return lanes_sum(acc) + tail;
 }
 
 /* out = x / sqrt(mean(x^2) + eps) * w (out may be x), as ops.rms_norm. */
@@ -178,18 +189,6 @@ static void prepare_qkv(const fq_model *m, const fq_layer *L, fq_scratch *s, int
     }
 }
 
-/* 8 floats as one GCC vector: a ymm register in the AVX2 clone, two xmm in the default one. The
- * operations are lane-wise multiply then add (no contraction), the same as dot()'s lanes. */
-typedef float fq_v8f __attribute__((vector_size(32)));
-/* the same, at any float address (unaligned loads; may alias the float arrays it reads) */
-typedef float fq_v8f_any __attribute__((vector_size(32), aligned(4), may_alias));
-#define LOAD8(p) (*(const fq_v8f_any *)(p))
-
-/* dot()'s final reduction of its 8 lanes (its tail is 0 here). */
-static inline __attribute__((always_inline)) float lanes_sum(fq_v8f a) {
-    return (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))) + 0.0f;
-}
-
 /* sc[c] = dot(q, keys + c * stride) for c < count, 4 keys at a time: four independent 8-lane
  * chains instead of one (a lone chain waits on add latency). Each dot sums in dot()'s order. */
 static inline __attribute__((always_inline)) void dots(const float *q, const float *keys,
@@ -206,10 +205,10 @@ static inline __attribute__((always_inline)) void dots(const float *q, const flo
             a2 += qv * LOAD8(k2 + i);
             a3 += qv * LOAD8(k3 + i);
         }
-        sc[c] = lanes_sum(a0);
-        sc[c + 1] = lanes_sum(a1);
-        sc[c + 2] = lanes_sum(a2);
-        sc[c + 3] = lanes_sum(a3);
+        sc[c] = lanes_sum(a0) + 0.0f;   /* + dot()'s empty tail */
+        sc[c + 1] = lanes_sum(a1) + 0.0f;
+        sc[c + 2] = lanes_sum(a2) + 0.0f;
+        sc[c + 3] = lanes_sum(a3) + 0.0f;
     }
     for (; c < count; c++) sc[c] = dot(q, keys + c * stride, n);
 }
