@@ -192,13 +192,59 @@ FQ_AVX_INLINE void fq_avx_k_block_sums(fq_avx_kmeta_fn kmeta, fq_avx_kq_fn kq, c
         }
 }
 
-/* A type's fq_avx_ksums_fn from its kmeta and kq. */
+/* Int16 lanes 0-3 of each 128-bit half: the scale of chunk c's values there, lanes 4-7: that of
+ * chunk c+1 (the lane order of packs(dots of c, dots of c+1)), from kmeta's sc as
+ * fq_avx_k_block_sums reads it (G = 16: sc_lo for c < 4, sc_hi for c >= 4). */
+FQ_AVX_INLINE __m256i fq_avx_scale_pair_pick(int c, const int G) {
+    const int lo0 = G == 16 ? (2 * c) & 7 : c, lo1 = G == 16 ? (2 * c + 2) & 7 : c + 1;
+    const int hi0 = G == 16 ? lo0 + 1 : lo0, hi1 = G == 16 ? lo1 + 1 : lo1;
+    const char a = (char)(2 * lo0), b = (char)(2 * lo1), e = (char)(2 * hi0), f = (char)(2 * hi1);
+    return _mm256_setr_epi8(a, a + 1, a, a + 1, a, a + 1, a, a + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1,
+                            e, e + 1, e, e + 1, e, e + 1, e, e + 1, f, f + 1, f, f + 1, f, f + 1, f, f + 1);
+}
+
+/* One row's block sums (nx = 1) for types whose q <= 63 (unsigned), VNNI builds: a 4-byte dot
+ * then fits int16 (4 * 63 * 127 = 32004), so each chunk is one vpdpbusd and two chunks' dots are
+ * packed to int16 and scaled by one madd (6 instructions per 64 values instead of 8). Each 128-bit
+ * half sums the same values times the same scales as fq_avx_k_block_sums, so the half sums the
+ * GEMV reduces are the same integers in both builds. */
+FQ_AVX_INLINE void fq_avx_k_row_sums_packed(fq_avx_kmeta_fn kmeta, fq_avx_kq_fn kq, const int G,
+                                            const int has_min, const uint8_t *blk,
+                                            const fq_q8_K *y, __m256i *isum, __m256i *msum,
+                                            float *d, float *dmin) {
+    __m256i sc, mn;
+    kmeta(blk, &sc, &mn, d, dmin);
+    const __m256i sc_lo = G == 16 ? _mm256_permute2x128_si256(sc, sc, 0x00) : sc;
+    const __m256i sc_hi = G == 16 ? _mm256_permute2x128_si256(sc, sc, 0x11) : sc;
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i acc = zero;
+#pragma GCC unroll 4
+    for (int c = 0; c < 8; c += 2) {
+        const __m256i p0 = fq_avx_dot4_acc(zero, kq(blk, c), _mm256_loadu_si256((const __m256i *)(y->qs + 32 * c)));
+        const __m256i p1 = fq_avx_dot4_acc(zero, kq(blk, c + 1), _mm256_loadu_si256((const __m256i *)(y->qs + 32 * c + 32)));
+        const __m256i scv = _mm256_shuffle_epi8(c < 4 ? sc_lo : sc_hi, fq_avx_scale_pair_pick(c, G));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_packs_epi32(p0, p1), scv));
+    }
+    *isum = acc;
+    if (has_min) *msum = _mm256_madd_epi16(mn, _mm256_loadu_si256((const __m256i *)y->bsums));
+}
+
+/* A type's fq_avx_ksums_fn from its kmeta and kq, and its one-row form for the GEMV (krow: the
+ * same half sums; packed where VNNI and fq_avx_kqmax_<type> allow). */
 #define FQ_AVX_KSUMS_FROM_CHUNKS(name, SIGNED, HAS_MIN)                                            \
     FQ_AVX_INLINE void fq_avx_ksums_##name(const uint8_t *blk, const uint8_t *xq, int64_t xs,    \
                                            int64_t b, int nx, __m256i *isum, __m256i *msum,      \
                                            float *d, float *dmin) {                              \
         fq_avx_k_block_sums(fq_avx_kmeta_##name, fq_avx_kq_##name, fq_avx_kg_##name, SIGNED,     \
                             HAS_MIN, blk, xq, xs, b, nx, isum, msum, d, dmin);                   \
+    }                                                                                            \
+    FQ_AVX_INLINE void fq_avx_krow_##name(const uint8_t *blk, const uint8_t *xq, int64_t b,      \
+                                          __m256i *isum, __m256i *msum, float *d, float *dmin) { \
+        if (FQ_SIMD_VNNI && !(SIGNED) && fq_avx_kqmax_##name <= 63)                              \
+            fq_avx_k_row_sums_packed(fq_avx_kmeta_##name, fq_avx_kq_##name, fq_avx_kg_##name,    \
+                                     HAS_MIN, blk, (const fq_q8_K *)xq + b, isum, msum, d, dmin); \
+        else                                                                                     \
+            fq_avx_ksums_##name(blk, xq, 0, b, 1, isum, msum, d, dmin);                          \
     }
 
 /* A type's unpacker (fq_unpackedK, for the GEMM tiles) from its kmeta and kq. */

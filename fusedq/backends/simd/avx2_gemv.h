@@ -143,7 +143,9 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
 /* 256-blocks, 4 rows per step: each row's integer block sums (fq_avx_ksums_fn) are reduced with
  * the other 3 rows' (3 hadds), then converted and scaled by the 4 rows' d (and dmin) at once;
  * the activation block stays in L1 for the 4 rows. */
-FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_ksums_fn ksums, const int ts, const int has_min,
+typedef void (*fq_avx_krow_fn)(const uint8_t *blk, const uint8_t *xq, int64_t b, __m256i *isum,
+                               __m256i *msum, float *d, float *dmin);
+FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_krow_fn krow, const int ts, const int has_min,
                                     const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,
                                     const uint8_t *xq, float *out, fq_dot_q8_fn row_dot) {
     const fq_q8_K *y = (const fq_q8_K *)xq;
@@ -158,7 +160,7 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_ksums_fn ksums, const int ts, const i
             __m256i is[FQ_GEMV_ROWS], ms[FQ_GEMV_ROWS];
             float d[FQ_GEMV_ROWS], dmin[FQ_GEMV_ROWS];
             for (int i = 0; i < FQ_GEMV_ROWS; i++)
-                ksums(wr + i * row_bytes + b * ts, xq, 0, b, 1, &is[i], &ms[i], &d[i], &dmin[i]);
+                krow(wr + i * row_bytes + b * ts, xq, b, &is[i], &ms[i], &d[i], &dmin[i]);
             const __m128 yd = _mm_set1_ps(y[b].d);
             const __m256i isum = fq_avx_hadd4_epi32(is);
             const __m128 dd = _mm_mul_ps(_mm_setr_ps(d[0], d[1], d[2], d[3]), yd);
@@ -177,7 +179,7 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_ksums_fn ksums, const int ts, const i
 #define FQ_AVX_DEFINE_GEMV_K(name, ts, HAS_MIN)                                                    \
     void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                 const uint8_t *xq, float *out) {                                 \
-        fq_avx_gemv_q8_K(fq_avx_ksums_##name, ts, HAS_MIN, w, row_bytes, nrows, nb, xq, out,     \
+        fq_avx_gemv_q8_K(fq_avx_krow_##name, ts, HAS_MIN, w, row_bytes, nrows, nb, xq, out,     \
                          FQ_SIMD_FN(dot_q8_##name));                                             \
     }                                                                                            \
     FQ_AVX_DEFINE_GEMV_F32_ROWS(name)

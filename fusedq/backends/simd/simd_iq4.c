@@ -31,7 +31,7 @@ FQ_AVX_DEFINE_DOTS(iq4_nl, 32, 18, 1, 0)
 /* IQ4_XS as kmeta + kq (see simd_kquants.c): 8 six-bit scales (one per 32 values, G = 32), no
  * mins; chunk c is the grid values of qs[16c .. 16c+15] (low nibbles, then high). q is signed.
  * One sub-block of 32 per f32 pass (V = 1). */
-enum { fq_avx_kv_iq4_xs = 1, fq_avx_kg_iq4_xs = 32 };
+enum { fq_avx_kv_iq4_xs = 1, fq_avx_kg_iq4_xs = 32, fq_avx_kqmax_iq4_xs = 127 /* |q|, signed */ };
 
 FQ_AVX_INLINE void fq_avx_kmeta_iq4_xs(const uint8_t *p, __m256i *sc, __m256i *mn, float *d, float *dmin) {
     const block_iq4_xs *x = (const block_iq4_xs *)p;

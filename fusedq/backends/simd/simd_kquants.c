@@ -14,6 +14,8 @@ FQ_AVX_INLINE __m256i fq_avx_bits2(__m256i v, int shift) {
  *   kmeta(blk, sc, mn, d, dmin): scales and mins as int16 (G values per scale, see avx2_common.h);
  *   kq(blk, c):                  q of values 32c .. 32c+31 as bytes. */
 enum { fq_avx_kg_q2_K = 16, fq_avx_kg_q3_K = 16, fq_avx_kg_q4_K = 32, fq_avx_kg_q5_K = 32, fq_avx_kg_q6_K = 16 };
+/* The largest q kq gives. */
+enum { fq_avx_kqmax_q2_K = 3, fq_avx_kqmax_q3_K = 7, fq_avx_kqmax_q4_K = 15, fq_avx_kqmax_q5_K = 31, fq_avx_kqmax_q6_K = 63 };
 
 FQ_AVX_INLINE void fq_avx_kmeta_q2_K(const uint8_t *p, __m256i *sc, __m256i *mn, float *d, float *dmin) {
     const block_q2_K *x = (const block_q2_K *)p;
