@@ -9,7 +9,12 @@ FQ_AVX_INLINE __m256 fq_avx_load8(const int kind, const uint8_t *w, int64_t i) {
     if (kind == FQ_W_F32) return _mm256_loadu_ps((const float *)w + i);
     const __m128i h = _mm_loadu_si128((const __m128i *)(w + 2 * i));
     if (kind == FQ_W_F16) return _mm256_cvtph_ps(h);
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    /* BF16: each value into the top half of its float lane by one byte shuffle of the 8 values
+     * broadcast to both halves (a load and a shuffle-port uop; a shift would take an FMA port) */
+    const __m256i both = _mm256_broadcastsi128_si256(h);
+    return _mm256_castsi256_ps(_mm256_shuffle_epi8(
+        both, _mm256_setr_epi8(-1, -1, 0, 1, -1, -1, 2, 3, -1, -1, 4, 5, -1, -1, 6, 7,
+                               -1, -1, 8, 9, -1, -1, 10, 11, -1, -1, 12, 13, -1, -1, 14, 15)));
 }
 
 FQ_AVX_INLINE float fq_avx_load1(const int kind, const uint8_t *w, int64_t i) {
