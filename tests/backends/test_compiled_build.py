@@ -65,8 +65,8 @@ def test_isa_choice_follows_cpu_and_request():
 
 def test_avx2_and_avx512_builds_agree_bitwise():
     """Both builds compile the same intrinsics in the same order (no contraction, no fast-math),
-    so every kernel must give bit-identical results; this also runs the AVX2 build on machines
-    where auto picks AVX-512."""
+    so every kernel but the F16 GEMM tiles must give bit-identical results; this also
+    runs the AVX2 build on machines where auto picks AVX-512."""
     from fusedq.benchmarking.inputs import activations, random_blocks
     if not cpu_has_avx2() or simd_pkg.missing_features(kernels("scalar").cpu_features(),
                                                        simd_pkg.REQUIRED_AVX512):
@@ -89,7 +89,14 @@ def test_avx2_and_avx512_builds_agree_bitwise():
                     for isa in (False, True):
                         k.select_isa(isa)
                         out[isa] = k.matmul(qt.gguf_id, w, cols, x, use_q8, 2)
-                    np.testing.assert_array_equal(out[False], out[True], err_msg=f"{qt.name} n={n} q8={use_q8}")
+                    where = f"{qt.name} n={n} q8={use_q8}"
+                    if qt.name == "F16" and n >= 4:
+                        # F16 GEMM tiles: 16 lanes per output in the AVX-512 build, 8 in the
+                        # AVX2 build: the same products summed in another order
+                        diff = np.linalg.norm(out[True] - out[False]) / np.linalg.norm(out[False])
+                        assert diff <= 1e-6, where
+                    else:
+                        np.testing.assert_array_equal(out[False], out[True], err_msg=where)
     finally:
         k.select_isa(chosen)
 

@@ -2,6 +2,8 @@
 gguf's own dequantizers, for every type and both activation modes."""
 from __future__ import annotations
 
+import itertools
+
 import gguf
 import numpy as np
 import pytest
@@ -202,15 +204,16 @@ def test_q8_gemm_tiles_over_long_rows(backend, name):
 @pytest.mark.parametrize("name", ["F32", "F16", "BF16"])
 def test_float_gemm_tiles_with_ragged_edges(backend, name):
     """Float weights with 4+ columns take register-tiled GEMM kernels: rows, columns and the row
-    length (1001: a tail of 1 after 125 vectors of 8) need not fill a tile."""
-    rows, cols, n = 7, 1001, 5
+    length need not fill a tile (1001 = two k ranges of the AVX-512 tiles, 512 + 489, and 489 =
+    30 steps of 16 + one of 8 + 1; 13 columns = two groups of 6 + 1)."""
+    rows, cols = 7, 1001
     t = fusedq.QuantizedTensor.from_bytes(random_blocks(QTYPES[name], rows, cols, seed=13),
                                           name, (rows, cols))
     w = gguf_quants.dequantize(t.data, gguf.GGMLQuantizationType(QTYPES[name].gguf_id))
-    x = np.random.default_rng(6).standard_normal((n, cols)).astype(np.float32)
-    exact = x.astype(np.float64) @ w.astype(np.float64).T
-    for mode in ("f32", "q8"):
+    for n, mode in itertools.product((5, 13), ("f32", "q8")):
+        x = np.random.default_rng(6 + n).standard_normal((n, cols)).astype(np.float32)
+        exact = x.astype(np.float64) @ w.astype(np.float64).T
         got = t.matmul(x, mode, backend=backend)
-        assert rel(got, exact) <= 1e-5, mode
+        assert rel(got, exact) <= 1e-5, (n, mode)
         one_by_one = np.stack([t.matmul(x[j], mode, backend=backend) for j in range(n)])
-        assert rel(got, one_by_one.astype(np.float64)) <= 1e-6, mode
+        assert rel(got, one_by_one.astype(np.float64)) <= 1e-6, (n, mode)
