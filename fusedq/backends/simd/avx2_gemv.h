@@ -140,9 +140,9 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
         fq_avx_gemv_f32_32(fq_avx_floats_##name, ts, MIN_PER_D, MIN_HALF, w, row_bytes, nrows,   \
                            nb, x, out, FQ_SIMD_FN(dot_f32_##name));                              \
     }
-/* 256-blocks, 4 rows per step: each row's integer block sums (fq_avx_ksums_fn) are reduced with
- * the other 3 rows' (3 hadds), then converted and scaled by the 4 rows' d (and dmin) at once;
- * the activation block stays in L1 for the 4 rows. */
+/* 256-blocks, 4 rows per step: each row's integer block sums (its type's krow, see
+ * FQ_AVX_KSUMS_FROM_CHUNKS) are reduced with the other 3 rows' (3 hadds), then converted and
+ * scaled by the 4 rows' d (and dmin) at once; the activation block stays in L1 for the 4 rows. */
 typedef void (*fq_avx_krow_fn)(const uint8_t *blk, const uint8_t *xq, int64_t b, __m256i *isum,
                                __m256i *msum, float *d, float *dmin);
 FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_krow_fn krow, const int ts, const int has_min,
