@@ -143,11 +143,10 @@ enum { fq_avx_kv_q2_K = 4, fq_avx_kv_q3_K = 4, fq_avx_kv_q4_K = 2, fq_avx_kv_q5_
 
 FQ_AVX_INLINE void fq_avx_kfloats_q2_K(const uint8_t *p, int h, int half, __m256 w[2][4]) {
     const block_q2_K *x = (const block_q2_K *)p;
-    const __m256i m2 = _mm256_set1_epi32(3);
+    const __m256 two_bits = _mm256_setr_ps(0, 1, 2, 3, 0, 1, 2, 3); /* t[v & 7] = v & 3 */
     for (int k = 0; k < 2; k++) {
         const __m256i v = fq_avx_u8x8(x->qs + 32 * h + 16 * half + 8 * k);
-        for (int s = 0; s < 4; s++)
-            w[k][s] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 2 * s), m2));
+        for (int s = 0; s < 4; s++) w[k][s] = fq_avx_tab8_ps(two_bits, _mm256_srli_epi32(v, 2 * s));
     }
 }
 
