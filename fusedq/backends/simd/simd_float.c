@@ -103,10 +103,11 @@ FQ_AVX_INLINE void fq_avx_float_tile(const int kind, const uint8_t *w, int64_t r
  * takes an FMA port); one zmm conversion does 16 values, and a zmm FMA does twice the work of a
  * ymm one (this CPU issues two per cycle, as many as ymm; CPUs with one 512-bit unit lose
  * nothing in FLOPs). GEMM n=32 at 2 threads 4.45 -> 3.97 ms, n=128 17.3 -> 13.6-15.8 (F32 and
- * BF16 measured no faster in zmm: they keep the ymm tile). Runs over k in [k0, k1): k0 > 0 continues the
- * accumulators saved in part (R * C * 16 floats), k1 < n saves them there; the last range adds
- * the remainder of n % 16 values (ymm and single steps) and writes the sums. Every output sums
- * the same products in the same order whatever the ranges (they start at multiples of 16). */
+ * BF16 measured no faster in zmm: they keep the ymm tile). Runs over k in [k0, k1): k0 > 0
+ * continues the accumulators saved in part (R * C * 16 floats), k1 < n saves them there; the
+ * last range adds the remainder of n % 16 values (ymm and single steps) and writes the sums.
+ * Every output sums the same products in the same order whatever the ranges (they start at
+ * multiples of 16). */
 FQ_AVX_INLINE void fq_avx512_f16_tile(const uint8_t *w, int64_t row_bytes, int64_t n, const float *x,
                                       int64_t xs, float *out, int64_t os, const int R, const int C,
                                       int64_t k0, int64_t k1, float *part) {
