@@ -108,17 +108,20 @@ FQ_AVX_INLINE void fq_avx_float_tile(const int kind, const uint8_t *w, int64_t r
  * last range adds the remainder of n % 16 values (ymm and single steps) and writes the sums.
  * Every output sums the same products in the same order whatever the ranges (they start at
  * multiples of 16). */
-FQ_AVX_INLINE void fq_avx512_f16_tile(const uint8_t *w, int64_t row_bytes, int64_t n, const float *x,
-                                      int64_t xs, float *out, int64_t os, const int R, const int C,
-                                      int64_t k0, int64_t k1, float *part) {
+FQ_AVX_INLINE void fq_avx512_f16_tile(const uint8_t *w, int64_t row_bytes, int64_t n,
+                                      const float *x, int64_t xs, float *out, int64_t os,
+                                      const int R, const int C, int64_t k0, int64_t k1,
+                                      float *part) {
     __m512 acc[FQ_TILE_RMAX][FQ_TILE_CMAX];
     for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) acc[r][c] = k0 ? _mm512_loadu_ps(part + 16 * (FQ_TILE_CMAX * r + c)) : _mm512_setzero_ps();
+        for (int c = 0; c < C; c++)
+            acc[r][c] = k0 ? _mm512_loadu_ps(part + 16 * (FQ_TILE_CMAX * r + c)) : _mm512_setzero_ps();
     int64_t i = k0;
     for (; i + 16 <= k1; i += 16) {
         __m512 wv[FQ_TILE_RMAX];
         for (int r = 0; r < R; r++) {
-            wv[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + r * row_bytes + 2 * i)));
+            const uint8_t *wp = w + r * row_bytes + 2 * i;
+            wv[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)wp));
             __asm__("" : "+v"(wv[r]));
         }
         for (int c = 0; c < C; c++) {
@@ -128,12 +131,14 @@ FQ_AVX_INLINE void fq_avx512_f16_tile(const uint8_t *w, int64_t row_bytes, int64
     }
     if (k1 < n) {
         for (int r = 0; r < R; r++)
-            for (int c = 0; c < C; c++) _mm512_storeu_ps(part + 16 * (FQ_TILE_CMAX * r + c), acc[r][c]);
+            for (int c = 0; c < C; c++)
+                _mm512_storeu_ps(part + 16 * (FQ_TILE_CMAX * r + c), acc[r][c]);
         return;
     }
     float rest[FQ_TILE_CMAX][FQ_TILE_RMAX] = {{0.0f}};
     if (i < n) /* the last n % 16 values: ymm and single steps */
-        fq_avx_float_tile(FQ_W_F16, w + 2 * i, row_bytes, n - i, x + i, xs, &rest[0][0], FQ_TILE_RMAX, R, C);
+        fq_avx_float_tile(FQ_W_F16, w + 2 * i, row_bytes, n - i, x + i, xs, &rest[0][0],
+                          FQ_TILE_RMAX, R, C);
     for (int c = 0; c < C; c++)
         for (int r = 0; r < R; r++) out[c * os + r] = _mm512_reduce_add_ps(acc[r][c]) + rest[c][r];
 }
@@ -197,7 +202,8 @@ FQ_AVX_INLINE void fq_avx_float_gemm(const int kind, const uint8_t *w, int64_t r
                 for (int r = rb; r < re; r += RG) {
                     const int rows = re - r < RG ? re - r : RG;
                     const uint8_t *wr = w + r * row_bytes;
-                    FQ_FLOAT_TILE_ROW(4) FQ_FLOAT_TILE_ROW(3) FQ_FLOAT_TILE_ROW(2) FQ_FLOAT_TILE_ROW(1)
+                    FQ_FLOAT_TILE_ROW(4) FQ_FLOAT_TILE_ROW(3)
+                    FQ_FLOAT_TILE_ROW(2) FQ_FLOAT_TILE_ROW(1)
                 }
                 k0 = k1;
             } while (k0 < n);
