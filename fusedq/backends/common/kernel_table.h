@@ -39,7 +39,7 @@ typedef void (*fq_gemm_f32_fn)(const uint8_t *w, int64_t row_bytes, int nrows, i
 /* One f32 activation row (with its per-16 sums when f32_sums) against nrows weight rows. */
 typedef void (*fq_gemv_f32_fn)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nblocks,
                                const float *x, float *out);
-#define FQ_GEMM_ROWS 8
+#define FQ_GEMM_ROWS 16 /* rows per gemm_q8 call (the simd AVX-512 tiles take 16) */
 /* Fewest columns for which callers use gemm_q8 instead of dot_q8 (measured on AVX2). */
 #define FQ_GEMM_MIN_COLS 4
 

@@ -264,26 +264,58 @@ FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, con
 #define FQ_GEMM_G_32(name) 32
 #define FQ_GEMM_G_K(name) fq_avx_kg_##name
 
-/* The exported tile kernel of one type (signature fq_gemm_q8_fn in kernel_table.h).
+/* The exported tile kernel of one type (signature fq_gemm_q8_fn in kernel_table.h): up to
+ * FQ_GEMM_ROWS (16) rows, 8 per tile here, 16 in the AVX-512 build (avx512_gemm16.h).
  * FAMILY: 32 or K; DEPTH: maddubs results summed in int16 before widening (see dot_run). */
+#if FQ_SIMD_AVX512
+#include "avx512_gemm16.h"
+#define FQ_AVX_DEFINE_GEMM(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                               \
+    void FQ_SIMD_FN(gemm_q8_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,  \
+                                const uint8_t *xq, int64_t xs, int64_t n, float *out,            \
+                                int64_t os) {                                                    \
+        enum { PER_TILE = FQ_TILE16_K / FQ_GEMM_BLOCK_##FAMILY };                                \
+        fq_gemm_tile t8;                                                                         \
+        fq_gemm_tile16 tile;                                                                     \
+        for (int64_t b0 = 0; b0 < nb; b0 += PER_TILE) {                                          \
+            const int nblk = (int)(nb - b0 < PER_TILE ? nb - b0 : PER_TILE);                     \
+            FQ_GEMM_PACK16(FAMILY, fq_avx_unpack_##name, ts, SIGNED, w, row_bytes, nrows, b0,    \
+                           nblk, &t8, &tile);                                                    \
+            int64_t j = 0;                                                                       \
+            for (; j + FQ_GEMM_PASS_##FAMILY <= n; j += FQ_GEMM_PASS_##FAMILY)                   \
+                fq_gemm_run##FAMILY##_16(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED,      \
+                                         HAS_MIN, DEPTH, xq + j * xs, xs, out + j * os, os,      \
+                                         nrows, b0 > 0, FQ_GEMM_PASS_##FAMILY);                  \
+            for (; j < n; j++)                                                                   \
+                fq_gemm_run##FAMILY##_16(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED,      \
+                                         HAS_MIN, DEPTH, xq + j * xs, xs, out + j * os, os,      \
+                                         nrows, b0 > 0, 1);                                      \
+        }                                                                                        \
+    }
+#else
 #define FQ_AVX_DEFINE_GEMM(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                               \
     void FQ_SIMD_FN(gemm_q8_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,  \
                                 const uint8_t *xq, int64_t xs, int64_t n, float *out,            \
                                 int64_t os) {                                                    \
         enum { PER_TILE = FQ_TILE_K / FQ_GEMM_BLOCK_##FAMILY };                                  \
         fq_gemm_tile tile;                                                                       \
-        for (int64_t b0 = 0; b0 < nb; b0 += PER_TILE) {                                          \
-            const int nblk = (int)(nb - b0 < PER_TILE ? nb - b0 : PER_TILE);                     \
-            fq_gemm_pack##FAMILY(fq_avx_unpack_##name, ts, SIGNED, w, row_bytes, nrows, b0, nblk, &tile); \
-            int64_t j = 0;                                                                       \
-            for (; j + FQ_GEMM_PASS_##FAMILY <= n; j += FQ_GEMM_PASS_##FAMILY)                   \
-                fq_gemm_run##FAMILY(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED, HAS_MIN,  \
-                                    DEPTH, xq + j * xs, xs, out + j * os, os, nrows, b0 > 0,     \
-                                    FQ_GEMM_PASS_##FAMILY);                                      \
-            for (; j < n; j++)                                                                   \
-                fq_gemm_run##FAMILY(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED, HAS_MIN,  \
-                                    DEPTH, xq + j * xs, xs, out + j * os, os, nrows, b0 > 0, 1); \
+        for (int r0 = 0; r0 < nrows; r0 += 8) {                                                  \
+            const int rows8 = nrows - r0 < 8 ? nrows - r0 : 8;                                   \
+            for (int64_t b0 = 0; b0 < nb; b0 += PER_TILE) {                                      \
+                const int nblk = (int)(nb - b0 < PER_TILE ? nb - b0 : PER_TILE);                 \
+                fq_gemm_pack##FAMILY(fq_avx_unpack_##name, ts, SIGNED, w + r0 * row_bytes,       \
+                                     row_bytes, rows8, b0, nblk, &tile);                         \
+                int64_t j = 0;                                                                   \
+                for (; j + FQ_GEMM_PASS_##FAMILY <= n; j += FQ_GEMM_PASS_##FAMILY)               \
+                    fq_gemm_run##FAMILY(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED,       \
+                                        HAS_MIN, DEPTH, xq + j * xs, xs, out + j * os + r0, os,  \
+                                        rows8, b0 > 0, FQ_GEMM_PASS_##FAMILY);                   \
+                for (; j < n; j++)                                                               \
+                    fq_gemm_run##FAMILY(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED,       \
+                                        HAS_MIN, DEPTH, xq + j * xs, xs, out + j * os + r0, os,  \
+                                        rows8, b0 > 0, 1);                                       \
+            }                                                                                    \
         }                                                                                        \
     }
+#endif
 
 #endif
