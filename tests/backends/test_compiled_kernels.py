@@ -186,11 +186,14 @@ QUANT_TYPES = [n for n in ALL_TYPES if QTYPES[n].act_partner]
 
 
 @pytest.mark.parametrize("name", QUANT_TYPES)
-def test_q8_gemm_tiles_over_long_rows(backend, name):
-    """Batches use the GEMM tile kernels (8 rows x all columns); rows longer than one tile's K
-    chunk (2048) are summed over several chunks. 4352 = 17 x 256 values: two full chunks and a
-    partial one; 19 rows: two full 8-row tiles and a partial one; 6 columns: a pass of 4 + 2."""
-    rows, cols, n = 19, 4352, 6
+@pytest.mark.parametrize("n", [6, 27])
+def test_q8_gemm_tiles_over_long_rows(backend, name, n):
+    """Batches use the GEMM tile kernels (8 or 16 rows x all columns); rows longer than one
+    tile's K chunk (2048 for 8 rows, 1024 for the AVX-512 build's 16) are summed over several
+    chunks. 4352 = 17 x 256 values: full chunks and a partial one; 19 rows: a full tile and a
+    partial one; 6 columns: a pass of 4 + 2 (8-row tiles); 27: passes of 4 or 8 and a rest, the
+    AVX-512 build's 16-row tiles (from 20 columns for the K family)."""
+    rows, cols = 19, 4352
     t = fusedq.QuantizedTensor.from_bytes(random_blocks(QTYPES[name], rows, cols, seed=11),
                                           name, (rows, cols))
     x = np.random.default_rng(5).standard_normal((n, cols)).astype(np.float32)

@@ -7,14 +7,15 @@
  * the partial dots of all 8 rows at once, so there are no horizontal sums, one float FMA per
  * block serves 8 rows, and the unpack cost is paid once for all n columns. Scales stay integer
  * inside a block (madd with a per-row int16 scale vector); mins meet the activation block sums.
- * K is processed in chunks of FQ_TILE_K so the tile (about 23 KB) stays in L1. Every output is
+ * K is processed in chunks of FQ_TILE_K so the tile (about 13 KB; 26 KB for the AVX-512 build's
+ * 16 rows, which share the chunk so that both builds sum the same) stays in L1. Every output is
  * computed from the same inputs in the same order whatever the thread count. */
 #ifndef FQ_AVX2_GEMM_H
 #define FQ_AVX2_GEMM_H
 
 #include "avx2_common.h"
 
-#define FQ_TILE_K 2048   /* weight elements per row held in a tile */
+#define FQ_TILE_K 1024   /* weight elements per row held in a tile (2048: 16-row tiles 5% slower) */
 /* activation columns per pass over the tile: 4; with 32 registers (AVX-512 build) 8 for the
  * 32-blocks (GEMM n=128 Q4_0 7.0 -> 6.4 ms); the K family keeps 4 (its block sums and mins need
  * the registers: 8 was no faster) */
@@ -265,30 +266,59 @@ FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, con
 #define FQ_GEMM_G_K(name) fq_avx_kg_##name
 
 /* The exported tile kernel of one type (signature fq_gemm_q8_fn in kernel_table.h): up to
- * FQ_GEMM_ROWS (16) rows, 8 per tile here, 16 in the AVX-512 build (avx512_gemm16.h).
- * FAMILY: 32 or K; DEPTH: maddubs results summed in int16 before widening (see dot_run). */
+ * FQ_GEMM_ROWS (16) rows, in tiles of 8 rows, or of 16 (avx512_gemm16.h) in the AVX-512 build
+ * from FQ_GEMM16_MIN_COLS_<family> columns (below, packing two 8-row tiles and merging them costs
+ * more than the wider tile saves: K-family GEMM n=8 +12%). FAMILY: 32 or K; DEPTH: maddubs
+ * results summed in int16 before widening (see dot_run). */
+#define FQ_GEMM8_BODY(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                                    \
+    enum { PER_TILE = FQ_TILE_K / FQ_GEMM_BLOCK_##FAMILY };                                      \
+    fq_gemm_tile tile;                                                                           \
+    for (int r0 = 0; r0 < nrows; r0 += 8) {                                                      \
+        const int rows8 = nrows - r0 < 8 ? nrows - r0 : 8;                                       \
+        for (int64_t b0 = 0; b0 < nb; b0 += PER_TILE) {                                          \
+            const int nblk = (int)(nb - b0 < PER_TILE ? nb - b0 : PER_TILE);                     \
+            fq_gemm_pack##FAMILY(fq_avx_unpack_##name, ts, SIGNED, w + r0 * row_bytes, row_bytes, \
+                                 rows8, b0, nblk, &tile);                                        \
+            int64_t j = 0;                                                                       \
+            for (; j + FQ_GEMM_PASS_##FAMILY <= n; j += FQ_GEMM_PASS_##FAMILY)                   \
+                fq_gemm_run##FAMILY(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED, HAS_MIN,  \
+                                    DEPTH, xq + j * xs, xs, out + j * os + r0, os, rows8,        \
+                                    b0 > 0, FQ_GEMM_PASS_##FAMILY);                              \
+            for (; j < n; j++)                                                                   \
+                fq_gemm_run##FAMILY(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED, HAS_MIN,  \
+                                    DEPTH, xq + j * xs, xs, out + j * os + r0, os, rows8,        \
+                                    b0 > 0, 1);                                                  \
+        }                                                                                        \
+    }
 #if FQ_SIMD_AVX512
 #include "avx512_gemm16.h"
+#define FQ_GEMM16_MIN_COLS_32 1  /* measured: 16 rows win from n = 8 (the fewest gemm gets) */
+#define FQ_GEMM16_MIN_COLS_K 20  /* K family: 8-row tiles 3-9% faster at n = 16, 16 at n = 24 */
+#define FQ_GEMM16_BODY(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                                   \
+    enum { PER_TILE16 = FQ_TILE16_K / FQ_GEMM_BLOCK_##FAMILY };                                  \
+    fq_gemm_tile t8;                                                                             \
+    fq_gemm_tile16 tile;                                                                         \
+    for (int64_t b0 = 0; b0 < nb; b0 += PER_TILE16) {                                            \
+        const int nblk = (int)(nb - b0 < PER_TILE16 ? nb - b0 : PER_TILE16);                     \
+        FQ_GEMM_PACK16(FAMILY, fq_avx_unpack_##name, ts, SIGNED, w, row_bytes, nrows, b0, nblk,  \
+                       &t8, &tile);                                                              \
+        int64_t j = 0;                                                                           \
+        for (; j + FQ_GEMM_PASS_##FAMILY <= n; j += FQ_GEMM_PASS_##FAMILY)                       \
+            fq_gemm_run##FAMILY##_16(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED, HAS_MIN, \
+                                     DEPTH, xq + j * xs, xs, out + j * os, os, nrows, b0 > 0,    \
+                                     FQ_GEMM_PASS_##FAMILY);                                     \
+        for (; j < n; j++)                                                                       \
+            fq_gemm_run##FAMILY##_16(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED, HAS_MIN, \
+                                     DEPTH, xq + j * xs, xs, out + j * os, os, nrows, b0 > 0, 1); \
+    }
 #define FQ_AVX_DEFINE_GEMM(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                               \
     void FQ_SIMD_FN(gemm_q8_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,  \
                                 const uint8_t *xq, int64_t xs, int64_t n, float *out,            \
                                 int64_t os) {                                                    \
-        enum { PER_TILE = FQ_TILE16_K / FQ_GEMM_BLOCK_##FAMILY };                                \
-        fq_gemm_tile t8;                                                                         \
-        fq_gemm_tile16 tile;                                                                     \
-        for (int64_t b0 = 0; b0 < nb; b0 += PER_TILE) {                                          \
-            const int nblk = (int)(nb - b0 < PER_TILE ? nb - b0 : PER_TILE);                     \
-            FQ_GEMM_PACK16(FAMILY, fq_avx_unpack_##name, ts, SIGNED, w, row_bytes, nrows, b0,    \
-                           nblk, &t8, &tile);                                                    \
-            int64_t j = 0;                                                                       \
-            for (; j + FQ_GEMM_PASS_##FAMILY <= n; j += FQ_GEMM_PASS_##FAMILY)                   \
-                fq_gemm_run##FAMILY##_16(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED,      \
-                                         HAS_MIN, DEPTH, xq + j * xs, xs, out + j * os, os,      \
-                                         nrows, b0 > 0, FQ_GEMM_PASS_##FAMILY);                  \
-            for (; j < n; j++)                                                                   \
-                fq_gemm_run##FAMILY##_16(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED,      \
-                                         HAS_MIN, DEPTH, xq + j * xs, xs, out + j * os, os,      \
-                                         nrows, b0 > 0, 1);                                      \
+        if (n >= FQ_GEMM16_MIN_COLS_##FAMILY) {                                                  \
+            FQ_GEMM16_BODY(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                             \
+        } else {                                                                                 \
+            FQ_GEMM8_BODY(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                              \
         }                                                                                        \
     }
 #else
@@ -296,25 +326,7 @@ FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, con
     void FQ_SIMD_FN(gemm_q8_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,  \
                                 const uint8_t *xq, int64_t xs, int64_t n, float *out,            \
                                 int64_t os) {                                                    \
-        enum { PER_TILE = FQ_TILE_K / FQ_GEMM_BLOCK_##FAMILY };                                  \
-        fq_gemm_tile tile;                                                                       \
-        for (int r0 = 0; r0 < nrows; r0 += 8) {                                                  \
-            const int rows8 = nrows - r0 < 8 ? nrows - r0 : 8;                                   \
-            for (int64_t b0 = 0; b0 < nb; b0 += PER_TILE) {                                      \
-                const int nblk = (int)(nb - b0 < PER_TILE ? nb - b0 : PER_TILE);                 \
-                fq_gemm_pack##FAMILY(fq_avx_unpack_##name, ts, SIGNED, w + r0 * row_bytes,       \
-                                     row_bytes, rows8, b0, nblk, &tile);                         \
-                int64_t j = 0;                                                                   \
-                for (; j + FQ_GEMM_PASS_##FAMILY <= n; j += FQ_GEMM_PASS_##FAMILY)               \
-                    fq_gemm_run##FAMILY(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED,       \
-                                        HAS_MIN, DEPTH, xq + j * xs, xs, out + j * os + r0, os,  \
-                                        rows8, b0 > 0, FQ_GEMM_PASS_##FAMILY);                   \
-                for (; j < n; j++)                                                               \
-                    fq_gemm_run##FAMILY(&tile, nblk, b0, FQ_GEMM_G_##FAMILY(name), SIGNED,       \
-                                        HAS_MIN, DEPTH, xq + j * xs, xs, out + j * os + r0, os,  \
-                                        rows8, b0 > 0, 1);                                       \
-            }                                                                                    \
-        }                                                                                        \
+        FQ_GEMM8_BODY(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                                  \
     }
 #endif
 

@@ -10,7 +10,7 @@
 #ifndef FQ_AVX512_GEMM16_H
 #define FQ_AVX512_GEMM16_H
 
-#define FQ_TILE16_K 1024 /* weight elements per row in a 16-row tile (about 26 KB: stays in L1) */
+#define FQ_TILE16_K FQ_TILE_K /* the 8-row tiles' chunk: the same sums per output */
 
 typedef struct {
     __m512i q[FQ_TILE16_K / 4];
