@@ -181,17 +181,33 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
 #endif
 }
 
-FQ_AVX_INLINE void fq_gemm_store(__m256 *acc, int accumulate, float *out, int64_t os, int nrows,
-                                 const int NC) {
+/* The accumulators of a pass: zero for the first K chunk, else the sums so far (stored by the
+ * previous chunk), so each output adds its blocks in one sequence whatever FQ_TILE_K is. */
+FQ_AVX_INLINE void fq_gemm_start(__m256 *acc, int accumulate, const float *out, int64_t os,
+                                 int nrows, const int NC) {
+    for (int j = 0; j < NC; j++) {
+        const float *o = out + j * os;
+        if (!accumulate) {
+            acc[j] = _mm256_setzero_ps();
+        } else if (nrows == 8) {
+            acc[j] = _mm256_loadu_ps(o);
+        } else {
+            float tmp[8] = {0};
+            for (int r = 0; r < nrows; r++) tmp[r] = o[r];
+            acc[j] = _mm256_loadu_ps(tmp);
+        }
+    }
+}
+
+FQ_AVX_INLINE void fq_gemm_store(const __m256 *acc, float *out, int64_t os, int nrows, const int NC) {
     for (int j = 0; j < NC; j++) {
         float *o = out + j * os;
         if (nrows == 8) {
-            if (accumulate) acc[j] = _mm256_add_ps(acc[j], _mm256_loadu_ps(o));
             _mm256_storeu_ps(o, acc[j]);
         } else {
             float tmp[8];
             _mm256_storeu_ps(tmp, acc[j]);
-            for (int r = 0; r < nrows; r++) o[r] = accumulate ? o[r] + tmp[r] : tmp[r];
+            for (int r = 0; r < nrows; r++) o[r] = tmp[r];
         }
     }
 }
@@ -202,7 +218,7 @@ FQ_AVX_INLINE void fq_gemm_run32(const fq_gemm_tile *t, int nblk, int64_t b0, co
                                  float *out, int64_t os, int nrows, int accumulate, const int NC) {
     (void)G;
     __m256 acc[FQ_GEMM_PASS];
-    for (int j = 0; j < NC; j++) acc[j] = _mm256_setzero_ps();
+    fq_gemm_start(acc, accumulate, out, os, nrows, NC);
     for (int b = 0; b < nblk; b++) {
         const fq_q8_32 *y[FQ_GEMM_PASS];
         const int8_t *x[FQ_GEMM_PASS];
@@ -219,7 +235,7 @@ FQ_AVX_INLINE void fq_gemm_run32(const fq_gemm_tile *t, int nblk, int64_t b0, co
             if (has_min) acc[j] = _mm256_fmadd_ps(t->m[b], _mm256_set1_ps(y[j]->s), acc[j]);
         }
     }
-    fq_gemm_store(acc, accumulate, out, os, nrows, NC);
+    fq_gemm_store(acc, out, os, nrows, NC);
 }
 
 /* 256-blocks (fq_q8_K columns): per-16 scales in the integer sum, mins through the block sums. */
@@ -229,7 +245,7 @@ FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, con
                                 int accumulate, const int NC) {
     const int offset = FQ_K_OFFSET_Q && signed_q; /* see fq_gemm_packK */
     __m256 acc[FQ_GEMM_PASS];
-    for (int j = 0; j < NC; j++) acc[j] = _mm256_setzero_ps();
+    fq_gemm_start(acc, accumulate, out, os, nrows, NC);
     for (int b = 0; b < nblk; b++) {
         const fq_q8_K *y[FQ_GEMM_PASS];
         const int8_t *x[FQ_GEMM_PASS];
@@ -258,7 +274,7 @@ FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, con
                 acc[j] = _mm256_fnmadd_ps(_mm256_mul_ps(t->m[b], dy), _mm256_cvtepi32_ps(imin[j]), acc[j]);
         }
     }
-    fq_gemm_store(acc, accumulate, out, os, nrows, NC);
+    fq_gemm_store(acc, out, os, nrows, NC);
 }
 
 /* Values per scale: a whole block for 32-blocks, the type's G (16 or 32) for the K family. */

@@ -75,17 +75,32 @@ FQ_AVX_INLINE void fq_gemm_dot_run16(const fq_gemm_tile16 *t, int v0, const int 
                                                      : _mm512_mullo_epi32(s32[j], sc32));
 }
 
-FQ_AVX_INLINE void fq_gemm_store16(__m512 *acc, int accumulate, float *out, int64_t os, int nrows,
-                                   const int NC) {
+/* fq_gemm_start and fq_gemm_store over 16 lanes. */
+FQ_AVX_INLINE void fq_gemm_start16(__m512 *acc, int accumulate, const float *out, int64_t os,
+                                   int nrows, const int NC) {
+    for (int j = 0; j < NC; j++) {
+        const float *o = out + j * os;
+        if (!accumulate) {
+            acc[j] = _mm512_setzero_ps();
+        } else if (nrows == 16) {
+            acc[j] = _mm512_loadu_ps(o);
+        } else {
+            float tmp[16] = {0};
+            for (int r = 0; r < nrows; r++) tmp[r] = o[r];
+            acc[j] = _mm512_loadu_ps(tmp);
+        }
+    }
+}
+
+FQ_AVX_INLINE void fq_gemm_store16(const __m512 *acc, float *out, int64_t os, int nrows, const int NC) {
     for (int j = 0; j < NC; j++) {
         float *o = out + j * os;
         if (nrows == 16) {
-            if (accumulate) acc[j] = _mm512_add_ps(acc[j], _mm512_loadu_ps(o));
             _mm512_storeu_ps(o, acc[j]);
         } else {
             float tmp[16];
             _mm512_storeu_ps(tmp, acc[j]);
-            for (int r = 0; r < nrows; r++) o[r] = accumulate ? o[r] + tmp[r] : tmp[r];
+            for (int r = 0; r < nrows; r++) o[r] = tmp[r];
         }
     }
 }
@@ -97,7 +112,7 @@ FQ_AVX_INLINE void fq_gemm_run32_16(const fq_gemm_tile16 *t, int nblk, int64_t b
                                     int accumulate, const int NC) {
     (void)G;
     __m512 acc[FQ_GEMM_PASS];
-    for (int j = 0; j < NC; j++) acc[j] = _mm512_setzero_ps();
+    fq_gemm_start16(acc, accumulate, out, os, nrows, NC);
     for (int b = 0; b < nblk; b++) {
         const fq_q8_32 *y[FQ_GEMM_PASS];
         const int8_t *x[FQ_GEMM_PASS];
@@ -114,7 +129,7 @@ FQ_AVX_INLINE void fq_gemm_run32_16(const fq_gemm_tile16 *t, int nblk, int64_t b
             if (has_min) acc[j] = _mm512_fmadd_ps(t->m[b], _mm512_set1_ps(y[j]->s), acc[j]);
         }
     }
-    fq_gemm_store16(acc, accumulate, out, os, nrows, NC);
+    fq_gemm_store16(acc, out, os, nrows, NC);
 }
 
 /* fq_gemm_runK over 16 lanes. */
@@ -124,7 +139,7 @@ FQ_AVX_INLINE void fq_gemm_runK_16(const fq_gemm_tile16 *t, int nblk, int64_t b0
                                    int accumulate, const int NC) {
     const int offset = FQ_K_OFFSET_Q && signed_q;
     __m512 acc[FQ_GEMM_PASS];
-    for (int j = 0; j < NC; j++) acc[j] = _mm512_setzero_ps();
+    fq_gemm_start16(acc, accumulate, out, os, nrows, NC);
     for (int b = 0; b < nblk; b++) {
         const fq_q8_K *y[FQ_GEMM_PASS];
         const int8_t *x[FQ_GEMM_PASS];
@@ -156,7 +171,7 @@ FQ_AVX_INLINE void fq_gemm_runK_16(const fq_gemm_tile16 *t, int nblk, int64_t b0
                 acc[j] = _mm512_fnmadd_ps(_mm512_mul_ps(t->m[b], dy), _mm512_cvtepi32_ps(imin[j]), acc[j]);
         }
     }
-    fq_gemm_store16(acc, accumulate, out, os, nrows, NC);
+    fq_gemm_store16(acc, out, os, nrows, NC);
 }
 
 #endif
