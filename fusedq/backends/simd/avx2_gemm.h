@@ -181,101 +181,16 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
 #endif
 }
 
-/* The accumulators of a pass: zero for the first K chunk, else the sums so far (stored by the
- * previous chunk), so each output adds its blocks in one sequence whatever FQ_TILE_K is. */
-FQ_AVX_INLINE void fq_gemm_start(__m256 *acc, int accumulate, const float *out, int64_t os,
-                                 int nrows, const int NC) {
-    for (int j = 0; j < NC; j++) {
-        const float *o = out + j * os;
-        if (!accumulate) {
-            acc[j] = _mm256_setzero_ps();
-        } else if (nrows == 8) {
-            acc[j] = _mm256_loadu_ps(o);
-        } else {
-            float tmp[8] = {0};
-            for (int r = 0; r < nrows; r++) tmp[r] = o[r];
-            acc[j] = _mm256_loadu_ps(tmp);
-        }
-    }
-}
-
-FQ_AVX_INLINE void fq_gemm_store(const __m256 *acc, float *out, int64_t os, int nrows, const int NC) {
-    for (int j = 0; j < NC; j++) {
-        float *o = out + j * os;
-        if (nrows == 8) {
-            _mm256_storeu_ps(o, acc[j]);
-        } else {
-            float tmp[8];
-            _mm256_storeu_ps(tmp, acc[j]);
-            for (int r = 0; r < nrows; r++) o[r] = tmp[r];
-        }
-    }
-}
-
-/* 32-blocks: columns xq + j * xs (fq_q8_32 rows), blocks b0 .. b0 + nblk of the tile. */
-FQ_AVX_INLINE void fq_gemm_run32(const fq_gemm_tile *t, int nblk, int64_t b0, const int G, const int signed_q,
-                                 const int has_min, const int depth, const uint8_t *xq, int64_t xs,
-                                 float *out, int64_t os, int nrows, int accumulate, const int NC) {
-    (void)G;
-    __m256 acc[FQ_GEMM_PASS];
-    fq_gemm_start(acc, accumulate, out, os, nrows, NC);
-    for (int b = 0; b < nblk; b++) {
-        const fq_q8_32 *y[FQ_GEMM_PASS];
-        const int8_t *x[FQ_GEMM_PASS];
-        __m256i isum[FQ_GEMM_PASS];
-        for (int j = 0; j < NC; j++) {
-            y[j] = (const fq_q8_32 *)(xq + j * xs) + b0 + b;
-            x[j] = y[j]->qs;
-            isum[j] = _mm256_setzero_si256();
-        }
-        fq_gemm_dot_run(t, 8 * b, 8, depth, signed_q, x, NULL, isum, NC);
-        for (int j = 0; j < NC; j++) {
-            const __m256 dd = _mm256_mul_ps(t->d[b], _mm256_set1_ps(y[j]->d));
-            acc[j] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum[j]), acc[j]);
-            if (has_min) acc[j] = _mm256_fmadd_ps(t->m[b], _mm256_set1_ps(y[j]->s), acc[j]);
-        }
-    }
-    fq_gemm_store(acc, out, os, nrows, NC);
-}
-
-/* 256-blocks (fq_q8_K columns): per-16 scales in the integer sum, mins through the block sums. */
-FQ_AVX_INLINE void fq_gemm_runK(const fq_gemm_tile *t, int nblk, int64_t b0, const int G,
-                                const int signed_q, const int has_min, const int depth,
-                                const uint8_t *xq, int64_t xs, float *out, int64_t os, int nrows,
-                                int accumulate, const int NC) {
-    const int offset = FQ_K_OFFSET_Q && signed_q; /* see fq_gemm_packK */
-    __m256 acc[FQ_GEMM_PASS];
-    fq_gemm_start(acc, accumulate, out, os, nrows, NC);
-    for (int b = 0; b < nblk; b++) {
-        const fq_q8_K *y[FQ_GEMM_PASS];
-        const int8_t *x[FQ_GEMM_PASS];
-        __m256i isum[FQ_GEMM_PASS], imin[FQ_GEMM_PASS];
-        for (int j = 0; j < NC; j++) {
-            y[j] = (const fq_q8_K *)(xq + j * xs) + b0 + b;
-            isum[j] = _mm256_setzero_si256();
-        }
-        for (int g = 0; g < 16; g += G / 16) { /* G values share a scale: one run over them */
-            for (int j = 0; j < NC; j++) x[j] = y[j]->qs + 16 * g;
-            fq_gemm_dot_run(t, 64 * b + 4 * g, G / 4, depth, signed_q && !offset, x, &t->sc[16 * b + g], isum, NC);
-        }
-        if (has_min || offset) {
-            for (int j = 0; j < NC; j++) imin[j] = _mm256_setzero_si256();
-            for (int p = 0; p < 8; p++) {
-                const __m256i mn = t->mn[8 * b + p];
-                for (int j = 0; j < NC; j++)
-                    imin[j] = _mm256_add_epi32(imin[j], _mm256_madd_epi16(mn, fq_gemm_bcast4((const int8_t *)(y[j]->bsums + 2 * p))));
-            }
-        }
-        for (int j = 0; j < NC; j++) {
-            const __m256 dy = _mm256_set1_ps(y[j]->d);
-            const __m256i is = offset ? _mm256_sub_epi32(isum[j], imin[j]) : isum[j];
-            acc[j] = _mm256_fmadd_ps(_mm256_mul_ps(t->d[b], dy), _mm256_cvtepi32_ps(is), acc[j]);
-            if (has_min)
-                acc[j] = _mm256_fnmadd_ps(_mm256_mul_ps(t->m[b], dy), _mm256_cvtepi32_ps(imin[j]), acc[j]);
-        }
-    }
-    fq_gemm_store(acc, out, os, nrows, NC);
-}
+#define FQ_GR_LANES 8
+#define FQ_GR_TILE fq_gemm_tile
+#define FQ_GR_F __m256
+#define FQ_GR_I __m256i
+#define FQ_GR_V(op) _mm256_##op
+#define FQ_GR_ZERO_I _mm256_setzero_si256
+#define FQ_GR_FN(f) f
+#define FQ_GR_DOT_RUN fq_gemm_dot_run
+#define FQ_GR_BCAST4 fq_gemm_bcast4
+#include "gemm_run.h"
 
 /* Values per scale: a whole block for 32-blocks, the type's G (16 or 32) for the K family. */
 #define FQ_GEMM_G_32(name) 32

@@ -4,9 +4,9 @@
  * does twice the multiply-adds per instruction, and every other instruction of the loop (the
  * activation broadcasts, the scale multiplies, the block-scale FMAs) serves 16 rows instead of 8.
  * The rows are packed as two 8-row tiles with the AVX2 code (fq_gemm_pack32 / fq_gemm_packK)
- * and merged: lanes 0-7 of every vector are rows 0-7, lanes 8-15 rows 8-15. Each lane then runs
- * the integer sums and float operations of the 8-row tile in the same order, so the results are
- * the AVX2 build's bits. */
+ * and merged: lanes 0-7 of every vector are rows 0-7, lanes 8-15 rows 8-15. The passes over the
+ * columns are gemm_run.h's, as for 8 rows: each lane runs the integer sums and float operations
+ * of the 8-row tile in the same order, so the results are the AVX2 build's bits. */
 #ifndef FQ_AVX512_GEMM16_H
 #define FQ_AVX512_GEMM16_H
 
@@ -75,103 +75,22 @@ FQ_AVX_INLINE void fq_gemm_dot_run16(const fq_gemm_tile16 *t, int v0, const int 
                                                      : _mm512_mullo_epi32(s32[j], sc32));
 }
 
-/* fq_gemm_start and fq_gemm_store over 16 lanes. */
-FQ_AVX_INLINE void fq_gemm_start16(__m512 *acc, int accumulate, const float *out, int64_t os,
-                                   int nrows, const int NC) {
-    for (int j = 0; j < NC; j++) {
-        const float *o = out + j * os;
-        if (!accumulate) {
-            acc[j] = _mm512_setzero_ps();
-        } else if (nrows == 16) {
-            acc[j] = _mm512_loadu_ps(o);
-        } else {
-            float tmp[16] = {0};
-            for (int r = 0; r < nrows; r++) tmp[r] = o[r];
-            acc[j] = _mm512_loadu_ps(tmp);
-        }
-    }
+FQ_AVX_INLINE __m512i fq_gemm_bcast4_16(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
 }
 
-FQ_AVX_INLINE void fq_gemm_store16(const __m512 *acc, float *out, int64_t os, int nrows, const int NC) {
-    for (int j = 0; j < NC; j++) {
-        float *o = out + j * os;
-        if (nrows == 16) {
-            _mm512_storeu_ps(o, acc[j]);
-        } else {
-            float tmp[16];
-            _mm512_storeu_ps(tmp, acc[j]);
-            for (int r = 0; r < nrows; r++) o[r] = tmp[r];
-        }
-    }
-}
-
-/* fq_gemm_run32 over 16 lanes. */
-FQ_AVX_INLINE void fq_gemm_run32_16(const fq_gemm_tile16 *t, int nblk, int64_t b0, const int G,
-                                    const int signed_q, const int has_min, const int depth,
-                                    const uint8_t *xq, int64_t xs, float *out, int64_t os, int nrows,
-                                    int accumulate, const int NC) {
-    (void)G;
-    __m512 acc[FQ_GEMM_PASS];
-    fq_gemm_start16(acc, accumulate, out, os, nrows, NC);
-    for (int b = 0; b < nblk; b++) {
-        const fq_q8_32 *y[FQ_GEMM_PASS];
-        const int8_t *x[FQ_GEMM_PASS];
-        __m512i isum[FQ_GEMM_PASS];
-        for (int j = 0; j < NC; j++) {
-            y[j] = (const fq_q8_32 *)(xq + j * xs) + b0 + b;
-            x[j] = y[j]->qs;
-            isum[j] = _mm512_setzero_si512();
-        }
-        fq_gemm_dot_run16(t, 8 * b, 8, depth, signed_q, x, NULL, isum, NC);
-        for (int j = 0; j < NC; j++) {
-            const __m512 dd = _mm512_mul_ps(t->d[b], _mm512_set1_ps(y[j]->d));
-            acc[j] = _mm512_fmadd_ps(dd, _mm512_cvtepi32_ps(isum[j]), acc[j]);
-            if (has_min) acc[j] = _mm512_fmadd_ps(t->m[b], _mm512_set1_ps(y[j]->s), acc[j]);
-        }
-    }
-    fq_gemm_store16(acc, out, os, nrows, NC);
-}
-
-/* fq_gemm_runK over 16 lanes. */
-FQ_AVX_INLINE void fq_gemm_runK_16(const fq_gemm_tile16 *t, int nblk, int64_t b0, const int G,
-                                   const int signed_q, const int has_min, const int depth,
-                                   const uint8_t *xq, int64_t xs, float *out, int64_t os, int nrows,
-                                   int accumulate, const int NC) {
-    const int offset = FQ_K_OFFSET_Q && signed_q;
-    __m512 acc[FQ_GEMM_PASS];
-    fq_gemm_start16(acc, accumulate, out, os, nrows, NC);
-    for (int b = 0; b < nblk; b++) {
-        const fq_q8_K *y[FQ_GEMM_PASS];
-        const int8_t *x[FQ_GEMM_PASS];
-        __m512i isum[FQ_GEMM_PASS], imin[FQ_GEMM_PASS];
-        for (int j = 0; j < NC; j++) {
-            y[j] = (const fq_q8_K *)(xq + j * xs) + b0 + b;
-            isum[j] = _mm512_setzero_si512();
-        }
-        for (int g = 0; g < 16; g += G / 16) {
-            for (int j = 0; j < NC; j++) x[j] = y[j]->qs + 16 * g;
-            fq_gemm_dot_run16(t, 64 * b + 4 * g, G / 4, depth, signed_q && !offset, x, &t->sc[16 * b + g], isum, NC);
-        }
-        if (has_min || offset) {
-            for (int j = 0; j < NC; j++) imin[j] = _mm512_setzero_si512();
-            for (int p = 0; p < 8; p++) {
-                const __m512i mn = t->mn[8 * b + p];
-                for (int j = 0; j < NC; j++) {
-                    int32_t two;
-                    memcpy(&two, y[j]->bsums + 2 * p, 4);
-                    imin[j] = _mm512_add_epi32(imin[j], _mm512_madd_epi16(mn, _mm512_set1_epi32(two)));
-                }
-            }
-        }
-        for (int j = 0; j < NC; j++) {
-            const __m512 dy = _mm512_set1_ps(y[j]->d);
-            const __m512i is = offset ? _mm512_sub_epi32(isum[j], imin[j]) : isum[j];
-            acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(t->d[b], dy), _mm512_cvtepi32_ps(is), acc[j]);
-            if (has_min)
-                acc[j] = _mm512_fnmadd_ps(_mm512_mul_ps(t->m[b], dy), _mm512_cvtepi32_ps(imin[j]), acc[j]);
-        }
-    }
-    fq_gemm_store16(acc, out, os, nrows, NC);
-}
+/* fq_gemm_start_16, fq_gemm_store_16, fq_gemm_run32_16, fq_gemm_runK_16 */
+#define FQ_GR_LANES 16
+#define FQ_GR_TILE fq_gemm_tile16
+#define FQ_GR_F __m512
+#define FQ_GR_I __m512i
+#define FQ_GR_V(op) _mm512_##op
+#define FQ_GR_ZERO_I _mm512_setzero_si512
+#define FQ_GR_FN(f) f##_16
+#define FQ_GR_DOT_RUN fq_gemm_dot_run16
+#define FQ_GR_BCAST4 fq_gemm_bcast4_16
+#include "gemm_run.h"
 
 #endif
