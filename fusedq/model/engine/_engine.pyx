@@ -38,6 +38,7 @@ cdef extern from "kernel_api.h" nogil:
 
 cdef extern from "engine.h" nogil:
     int FQ_ACT_F32
+    int FQ_QUERY_BLOCK
     int FQ_XSUM_GROUP
     int FQ_ACT_COUNT
     int FQ_GATE_SILU
@@ -295,7 +296,7 @@ cdef class Engine:
         self._grow_scores(max(1, max_threads))
 
     cdef _grow_scores(self, int threads):
-        cdef int64_t length = max(self._max_cap + self.m.n_batch, self.m.head_dim)
+        cdef int64_t length = FQ_QUERY_BLOCK * max(self._max_cap + self.m.n_batch, self.m.head_dim)
         self._scores = np.zeros((threads, length), dtype=np.float32)
         cdef float[:, ::1] sc = self._scores
         self.s.scores, self.s.score_len, self.s.max_threads = &sc[0, 0], length, threads

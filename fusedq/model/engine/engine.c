@@ -213,6 +213,36 @@ static inline __attribute__((always_inline)) void dots(const float *q, const flo
     for (; c < count; c++) sc[c] = dot(q, keys + c * stride, n);
 }
 
+/* The same for FQ_QUERY_BLOCK (4) queries q + j * q_stride at once, 2 keys at a time: each key
+ * vector loaded once for the 4 queries (attention was bound by streaming the keys from L2 once
+ * per query). sc + j * sc_stride gets query j's scores; each dot sums in dot()'s order. */
+static inline __attribute__((always_inline)) void dots_block(const float *q, int64_t q_stride,
+                                                             const float *keys, int64_t stride,
+                                                             int64_t count, int64_t n, float *sc,
+                                                             int64_t sc_stride) {
+    enum { QB = FQ_QUERY_BLOCK };
+    int64_t c = 0;
+    for (; c + 2 <= count && n % 8 == 0; c += 2) {
+        const float *k0 = keys + c * stride, *k1 = k0 + stride;
+        fq_v8f a[QB][2];
+        for (int j = 0; j < QB; j++) a[j][0] = a[j][1] = (fq_v8f){0};
+        for (int64_t i = 0; i < n; i += 8) {
+            const fq_v8f kv0 = LOAD8(k0 + i), kv1 = LOAD8(k1 + i);
+            for (int j = 0; j < QB; j++) {
+                const fq_v8f qv = LOAD8(q + j * q_stride + i);
+                a[j][0] += qv * kv0;
+                a[j][1] += qv * kv1;
+            }
+        }
+        for (int j = 0; j < QB; j++) {
+            sc[j * sc_stride + c] = lanes_sum(a[j][0]) + 0.0f;   /* + dot()'s empty tail */
+            sc[j * sc_stride + c + 1] = lanes_sum(a[j][1]) + 0.0f;
+        }
+    }
+    for (; c < count; c++)
+        for (int j = 0; j < QB; j++) sc[j * sc_stride + c] = dot(q + j * q_stride, keys + c * stride, n);
+}
+
 /* out[d] = sum_t w[t] * v_t[d] in t order, 64 outputs held in registers across all t (instead of
  * loading and storing out for every t). v_t: cache slot t for t < n_old, else batch row t - n_old. */
 static inline __attribute__((always_inline)) void weighted_values(const float *w, int64_t T,
@@ -241,45 +271,67 @@ static inline __attribute__((always_inline)) void weighted_values(const float *w
     }
 }
 
-/* Query i, head h: softmax over the keys it sees (cached positions < pos0, then the batch's own
- * keys 0..i), weights rounded to f16 when `half`, times the values. */
-FQ_HOT static void attend_head(const fq_model *m, const fq_layer *L, fq_scratch *s, float *sc,
-                               int64_t i, int64_t h, int64_t pos0, int half) {
+/* Queries i0 .. i0 + nq - 1 (nq <= FQ_QUERY_BLOCK), head h: each query's softmax over the keys it
+ * sees (cached positions < pos0, then the batch's own keys 0..i), weights rounded to f16 when
+ * `half`, times the values. Query j's scores are sc + j * sc_stride; a full block computes its
+ * scores together (dots_block): the cached keys, then the batch's up to the last query's (the
+ * others ignore the extra ones). */
+FQ_HOT static void attend_heads(const fq_model *m, const fq_layer *L, fq_scratch *s, float *sc,
+                                int64_t sc_stride, int64_t i0, int64_t nq, int64_t h, int64_t pos0,
+                                int half) {
     const int64_t hd = m->head_dim, nkv = m->n_head_kv, cap = L->capacity;
-    const int64_t kvh = h / (m->n_head / nkv), p = pos0 + i;
-    const float *q = s->q + (i * m->n_head + h) * hd;
+    const int64_t kvh = h / (m->n_head / nkv), q_stride = m->n_head * hd;
     const float *kc = L->k_cache + kvh * cap * hd, *vc = L->v_cache + kvh * cap * hd;
     const int64_t n_old = pos0 < cap ? pos0 : cap;
-    dots(q, kc, hd, n_old, hd, sc);
-    dots(q, s->k + kvh * hd, nkv * hd, i + 1, hd, sc + n_old);
-    float mx = -INFINITY;
-    for (int64_t sl = 0; sl < n_old; sl++) {   /* keys outside a sliding window do not count */
-        const int64_t kpos = pos0 <= cap ? sl : sl + cap * ((pos0 - 1 - sl) / cap);
-        if (L->window && p - kpos >= L->window) sc[sl] = -INFINITY;
-        mx = sc[sl] > mx ? sc[sl] : mx;
+    const float *q0 = s->q + (i0 * m->n_head + h) * hd;
+    const int block = nq == FQ_QUERY_BLOCK;
+    if (block) {
+        dots_block(q0, q_stride, kc, hd, n_old, hd, sc, sc_stride);
+        dots_block(q0, q_stride, s->k + kvh * hd, nkv * hd, i0 + nq, hd, sc + n_old, sc_stride);
     }
-    for (int64_t j = 0; j <= i; j++) {
-        if (L->window && i - j >= L->window) sc[n_old + j] = -INFINITY;
-        mx = sc[n_old + j] > mx ? sc[n_old + j] : mx;
+    for (int64_t j = 0; j < nq; j++) {
+        const int64_t i = i0 + j, p = pos0 + i;
+        const float *q = q0 + j * q_stride;
+        float *sq = sc + j * sc_stride;
+        if (!block) {
+            dots(q, kc, hd, n_old, hd, sq);
+            dots(q, s->k + kvh * hd, nkv * hd, i + 1, hd, sq + n_old);
+        }
+        float mx = -INFINITY;
+        for (int64_t sl = 0; sl < n_old; sl++) {   /* keys outside a sliding window do not count */
+            const int64_t kpos = pos0 <= cap ? sl : sl + cap * ((pos0 - 1 - sl) / cap);
+            if (L->window && p - kpos >= L->window) sq[sl] = -INFINITY;
+            mx = sq[sl] > mx ? sq[sl] : mx;
+        }
+        for (int64_t k = 0; k <= i; k++) {
+            if (L->window && i - k >= L->window) sq[n_old + k] = -INFINITY;
+            mx = sq[n_old + k] > mx ? sq[n_old + k] : mx;
+        }
+        const int64_t T = n_old + i + 1;
+        float sum = 0.0f;
+        for (int64_t t = 0; t < T; t++) {
+            sq[t] = expf(sq[t] - mx);
+            sum += sq[t];
+        }
+        for (int64_t t = 0; t < T; t++) {
+            sq[t] /= sum;
+            if (half) sq[t] = round_f16(sq[t]);
+        }
+        weighted_values(sq, T, n_old, vc, s->v + kvh * hd, nkv * hd, hd, s->att + (i * m->n_head + h) * hd);
     }
-    const int64_t T = n_old + i + 1;
-    float sum = 0.0f;
-    for (int64_t t = 0; t < T; t++) {
-        sc[t] = expf(sc[t] - mx);
-        sum += sc[t];
-    }
-    for (int64_t t = 0; t < T; t++) {
-        sc[t] /= sum;
-        if (half) sc[t] = round_f16(sc[t]);
-    }
-    weighted_values(sc, T, n_old, vc, s->v + kvh * hd, nkv * hd, hd, s->att + (i * m->n_head + h) * hd);
 }
 
 static void attention(const fq_model *m, const fq_layer *L, fq_scratch *s, int64_t n, int64_t pos0,
                       int half, float *sc) {
     const int64_t nh = m->n_head, nkv = m->n_head_kv, hd = m->head_dim, cap = L->capacity;
+    const int64_t blocks = (n + FQ_QUERY_BLOCK - 1) / FQ_QUERY_BLOCK;
+    const int64_t sc_stride = s->score_len / FQ_QUERY_BLOCK;
     FQ_OMP("omp for schedule(dynamic, 1)")
-    for (int64_t t = 0; t < n * nh; t++) attend_head(m, L, s, sc, t / nh, t % nh, pos0, half);
+    for (int64_t t = 0; t < blocks * nh; t++) {
+        const int64_t i0 = t / nh * FQ_QUERY_BLOCK;
+        const int64_t nq = n - i0 < FQ_QUERY_BLOCK ? n - i0 : FQ_QUERY_BLOCK;
+        attend_heads(m, L, s, sc, sc_stride, i0, nq, t % nh, pos0, half);
+    }
     /* every query has read the cache: store the batch's keys and values (a ring keeps the last cap) */
     const int64_t skip = n > cap ? n - cap : 0;
     FQ_OMP("omp for schedule(static)")

@@ -4,6 +4,9 @@
 #ifndef FQ_ENGINE_H
 #define FQ_ENGINE_H
 
+/* queries of one head per attention task (they share every key and value row loaded) */
+#define FQ_QUERY_BLOCK 4
+
 #include <stdint.h>
 
 #include "act_quant.h"
@@ -32,7 +35,7 @@ typedef struct fq_layer {
 typedef struct fq_scratch {       /* preallocated for up to n_batch tokens */
     float *x, *h, *q, *k, *v, *att, *o, *g, *u;  /* [n_batch][width of each] */
     float *xs;                    /* [n_batch][max cols + max cols / FQ_XSUM_GROUP]: rows + per-16 sums */
-    float *scores;                /* [max_threads][score_len] */
+    float *scores;                /* [max_threads][score_len]: FQ_QUERY_BLOCK score rows each */
     int64_t score_len;
     int max_threads;
     uint8_t *xq[FQ_ACT_COUNT];    /* quantized activations, [n_batch][xq_row_bytes] each */
