@@ -37,15 +37,22 @@ FQ_AVX_INLINE void fq_gemm_merge_float(__m512 *dst, const __m256 *src, int count
 /* Rows 0..nrows-1 (<= 16), blocks b0 .. b0 + nblk, packed by the family's 8-row packer. */
 #define FQ_GEMM_PACK16(FAMILY, unpack, ts, signed_q, w, row_bytes, nrows, b0, nblk, t8, t)       \
     for (int half = 0; half < 2; half++) {                                                       \
-        const int rows8 = (nrows) - 8 * half < 0 ? 0 : (nrows) - 8 * half > 8 ? 8 : (nrows) - 8 * half; \
-        fq_gemm_pack##FAMILY(unpack, ts, signed_q, (w) + 8 * half * (row_bytes), row_bytes, rows8, b0, \
-                             nblk, t8);                                                          \
+        const int left = (nrows) - 8 * half; /* rows of this half: 0..8 */                      \
+        const int rows8 = left < 0 ? 0 : left > 8 ? 8 : left;                                    \
+        fq_gemm_pack##FAMILY(unpack, ts, signed_q, (w) + 8 * half * (row_bytes), row_bytes,      \
+                             rows8, b0, nblk, t8);                                               \
         fq_gemm_merge_int((t)->q, (t8)->q, FQ_GEMM_BLOCK_##FAMILY / 4 * (nblk), half);           \
         fq_gemm_merge_int((t)->sc, (t8)->sc, FQ_GEMM_SCALES_##FAMILY * (nblk), half);            \
         fq_gemm_merge_int((t)->mn, (t8)->mn, FQ_GEMM_SCALES_##FAMILY / 2 * (nblk), half);        \
         fq_gemm_merge_float((t)->d, (t8)->d, nblk, half);                                        \
         fq_gemm_merge_float((t)->m, (t8)->m, nblk, half);                                        \
     }
+
+FQ_AVX_INLINE __m512i fq_gemm_bcast4_16(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
 
 /* fq_gemm_dot_run's VNNI form over 16 lanes. */
 FQ_AVX_INLINE void fq_gemm_dot_run16(const fq_gemm_tile16 *t, int v0, const int count, const int depth,
@@ -58,9 +65,7 @@ FQ_AVX_INLINE void fq_gemm_dot_run16(const fq_gemm_tile16 *t, int v0, const int 
         const __m512i a = signed_q ? _mm512_abs_epi8(q) : q;
         const __mmask64 negative = signed_q ? _mm512_movepi8_mask(q) : 0;
         for (int j = 0; j < NC; j++) {
-            int32_t four;
-            memcpy(&four, x[j] + 4 * v, 4);
-            __m512i xb = _mm512_set1_epi32(four);
+            __m512i xb = fq_gemm_bcast4_16(x[j] + 4 * v);
             if (signed_q) xb = _mm512_mask_sub_epi8(xb, negative, _mm512_setzero_si512(), xb);
             s32[j] = _mm512_dpbusd_epi32(s32[j], a, xb);
         }
@@ -73,12 +78,6 @@ FQ_AVX_INLINE void fq_gemm_dot_run16(const fq_gemm_tile16 *t, int v0, const int 
         isum[j] = _mm512_add_epi32(isum[j], !scale ? s32[j]
                                             : fits16 ? _mm512_madd_epi16(s32[j], sc32)
                                                      : _mm512_mullo_epi32(s32[j], sc32));
-}
-
-FQ_AVX_INLINE __m512i fq_gemm_bcast4_16(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
 }
 
 /* fq_gemm_start_16, fq_gemm_store_16, fq_gemm_run32_16, fq_gemm_runK_16 */
