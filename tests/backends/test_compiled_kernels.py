@@ -204,6 +204,34 @@ def test_q8_gemm_tiles_over_long_rows(backend, name, n):
     assert rel(got, one_by_one.astype(np.float64)) <= 1e-6
 
 
+def placed(values: np.ndarray, offset: int) -> np.ndarray:
+    """A copy of values starting `offset` bytes past a 64-byte boundary."""
+    raw = np.empty(values.nbytes + 128, np.uint8)
+    start = -raw.ctypes.data % 64 + offset
+    out = raw[start:start + values.nbytes].view(np.float32)
+    out[:] = values
+    return out
+
+
+@pytest.mark.parametrize("name", QUANT_TYPES)
+def test_f32_gemv_over_long_rows_and_unaligned_x(backend, name):
+    """One f32 activation row (GEMV). 4352 values: the AVX-512 build fetches the scales of the
+    32-blocks 16 blocks at a time, so 136 blocks are 8 full fetches and a partial one (17
+    256-blocks); 19 rows: a full row tile and a partial one. x at an address off the 64-byte
+    grid is copied to an aligned one first: the same result, bit for bit."""
+    rows, cols = 19, 4352
+    t = fusedq.QuantizedTensor.from_bytes(random_blocks(QTYPES[name], rows, cols, seed=17),
+                                          name, (rows, cols))
+    w = gguf_quants.dequantize(t.data, gguf.GGMLQuantizationType(QTYPES[name].gguf_id))
+    values = np.random.default_rng(8).standard_normal(cols).astype(np.float32)
+    x, unaligned_x = placed(values, 0), placed(values, 4)
+    got = t.matmul(x, "f32", backend=backend)
+    exact = w.astype(np.float64) @ x.astype(np.float64)
+    assert rel(got, exact) <= 1e-5
+    assert rel(got, t.matmul(x, "f32", backend="numpy").astype(np.float64)) <= 1e-5
+    np.testing.assert_array_equal(t.matmul(unaligned_x, "f32", backend=backend), got)
+
+
 @pytest.mark.parametrize("name", ["F32", "F16", "BF16"])
 def test_float_gemm_tiles_with_ragged_edges(backend, name):
     """Float weights with 4+ columns take register-tiled GEMM kernels: rows, columns and the row

@@ -127,6 +127,8 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
     for (; r < nrows; r++) row_dot(w + r * row_bytes, nb, x, 0, 1, out + r, 0);
 }
 
+#include "avx512_gemv_f32.h"
+
 /* The exported GEMVs of one 32-block type, q8 and f32 (fq_gemv_q8_fn, fq_gemv_f32_fn in
  * kernel_table.h). MIN_PER_D, MIN_HALF: see fq_avx_gemv_q8_32 (both 0: no min). */
 #define FQ_AVX_DEFINE_GEMV_32(name, ts, SIGNED, MIN_PER_D, MIN_HALF)                               \
@@ -137,9 +139,18 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
     }                                                                                            \
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out) {                                   \
-        fq_avx_gemv_f32_32(fq_avx_floats_##name, ts, MIN_PER_D, MIN_HALF, w, row_bytes, nrows,   \
-                           nb, x, out, FQ_SIMD_FN(dot_f32_##name));                              \
+        FQ_AVX_GEMV_F32_32(name, ts, MIN_PER_D, MIN_HALF)                                        \
     }
+/* f32: the AVX-512 build's zmm row loop (avx512_gemv_f32.h; its tables hold signed values, so
+ * only a stored min is a min there), else 4 rows at a time. */
+#if FQ_SIMD_AVX512
+#define FQ_AVX_GEMV_F32_32(name, ts, MIN_PER_D, MIN_HALF)                                          \
+    fq_z_gemv_f32_32(fq_z_vals32_##name, ts, MIN_HALF, w, row_bytes, nrows, nb, x, out);
+#else
+#define FQ_AVX_GEMV_F32_32(name, ts, MIN_PER_D, MIN_HALF)                                          \
+    fq_avx_gemv_f32_32(fq_avx_floats_##name, ts, MIN_PER_D, MIN_HALF, w, row_bytes, nrows, nb, x, \
+                       out, FQ_SIMD_FN(dot_f32_##name));
+#endif
 /* 256-blocks, 4 rows per step: each row's integer block sums (its type's krow, see
  * FQ_AVX_KSUMS_FROM_CHUNKS) are reduced with the other 3 rows' (3 hadds), then converted and
  * scaled by the 4 rows' d (and dmin) at once; the activation block stays in L1 for the 4 rows. */
@@ -182,11 +193,19 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_krow_fn krow, const int ts, const int
         fq_avx_gemv_q8_K(fq_avx_krow_##name, ts, HAS_MIN, w, row_bytes, nrows, nb, xq, out,     \
                          FQ_SIMD_FN(dot_q8_##name));                                             \
     }                                                                                            \
-    FQ_AVX_DEFINE_GEMV_F32_ROWS(name)
+    FQ_AVX_DEFINE_GEMV_F32_ROWS(name, ts, HAS_MIN)
 /* f32 GEMV of the 256-block types: their row dot, row by row (x carries its per-16 sums), each
  * row first prefetching the one FQ_GEMV_PREFETCH_ROWS on (Q4_K 5632x2048 at one thread: 1.21 ->
  * 0.81 ms; the hardware prefetcher alone left the loop waiting on L3). */
-#define FQ_AVX_DEFINE_GEMV_F32_ROWS(name)                                                          \
+#if FQ_SIMD_AVX512
+#define FQ_AVX_DEFINE_GEMV_F32_ROWS(name, ts, HAS_MIN)                                             \
+    void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
+                                 const float *x, float *out) {                                   \
+        fq_z_gemv_f32_K(fq_avx_kmeta_##name, fq_z_kvals_##name, fq_z_kv_##name, fq_avx_kg_##name, \
+                        ts, HAS_MIN, w, row_bytes, nrows, nb, x, out);                           \
+    }
+#else
+#define FQ_AVX_DEFINE_GEMV_F32_ROWS(name, ts, HAS_MIN)                                             \
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out) {                                   \
         for (int64_t r = 0; r < nrows; r++) {                                                    \
@@ -194,5 +213,6 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_krow_fn krow, const int ts, const int
             FQ_SIMD_FN(dot_f32_##name)(w + r * row_bytes, nb, x, 0, 1, out + r, 0);              \
         }                                                                                        \
     }
+#endif
 
 #endif

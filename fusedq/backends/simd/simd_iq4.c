@@ -70,6 +70,25 @@ FQ_AVX_INLINE void fq_avx_kfloats_iq4_xs(const uint8_t *p, int j, int half, __m2
     fq_avx_iq4_floats16(((const block_iq4_xs *)p)->qs + 16 * j, half, &w[0][0], &w[1][0]);
 }
 
+#if FQ_SIMD_AVX512
+/* zmm f32 GEMV values (avx512_gemv_f32.h): the grid as a 16-float table. IQ4_XS: pass p is
+ * sub-blocks 2p, 2p + 1 (groups 4p .. 4p + 3). */
+FQ_AVX_INLINE __m512 fq_z_iq4_table(void) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)fq_iq4nl_values)));
+}
+
+FQ_AVX_INLINE void fq_z_vals32_iq4_nl(const uint8_t *p, __m512 *lo, __m512 *hi) {
+    fq_z_nibble_vals(((const block_iq4_nl *)p)->qs, fq_z_iq4_table(), lo, hi);
+}
+
+enum { fq_z_kv_iq4_xs = 4 };
+FQ_AVX_INLINE void fq_z_kvals_iq4_xs(const uint8_t *p, int pass, __m512 *v) {
+    const uint8_t *qs = ((const block_iq4_xs *)p)->qs + 32 * pass;
+    fq_z_nibble_vals(qs, fq_z_iq4_table(), &v[0], &v[1]);
+    fq_z_nibble_vals(qs + 16, fq_z_iq4_table(), &v[2], &v[3]);
+}
+#endif
+
 FQ_AVX_DEFINE_DOTS(iq4_xs, K, 136, 1, 0)
 FQ_AVX_DEFINE_GEMM(iq4_nl, 32, 18, 1, 0, 1)
 FQ_AVX_DEFINE_GEMM(iq4_xs, K, 136, 1, 0, 1)

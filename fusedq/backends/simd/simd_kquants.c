@@ -207,6 +207,73 @@ FQ_AVX_INLINE void fq_avx_kfloats_q6_K(const uint8_t *p, int h, int half, __m256
     }
 }
 
+#if FQ_SIMD_AVX512
+/* ---- zmm f32 GEMV values (avx512_gemv_f32.h): ZV groups of 16 per pass, unsigned as above ---- */
+enum { fq_z_kv_q2_K = 8, fq_z_kv_q3_K = 8, fq_z_kv_q4_K = 4, fq_z_kv_q5_K = 4, fq_z_kv_q6_K = 8 };
+
+/* pass h: group 8h + 2s + half = bits 2s, 2s+1 of qs[32h + 16 half + i], through a table that
+ * ignores index bits 2-3. */
+FQ_AVX_INLINE void fq_z_kvals_q2_K(const uint8_t *p, int h, __m512 *v) {
+    const block_q2_K *x = (const block_q2_K *)p;
+    const __m512 two_bits = _mm512_setr_ps(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
+    for (int half = 0; half < 2; half++) {
+        const __m512i q = fq_z_u8x16(x->qs + 32 * h + 16 * half);
+        for (int s = 0; s < 4; s++) v[2 * s + half] = _mm512_permutexvar_ps(_mm512_srli_epi32(q, 2 * s), two_bits);
+    }
+}
+
+/* pass h: as Q2_K, with bit 4h + s of hmask[16 half + i] moved to index bit 4 (the table adds 4
+ * there and ignores bits 2-3). */
+FQ_AVX_INLINE void fq_z_kvals_q3_K(const uint8_t *p, int h, __m512 *v) {
+    const block_q3_K *x = (const block_q3_K *)p;
+    const __m512 t0 = _mm512_setr_ps(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
+    const __m512 t1 = _mm512_add_ps(t0, _mm512_set1_ps(4.0f));
+    for (int half = 0; half < 2; half++) {
+        const __m512i q = fq_z_u8x16(x->qs + 32 * h + 16 * half), hm = fq_z_u8x16(x->hmask + 16 * half);
+        for (int s = 0; s < 4; s++) {
+            const __m512i idx = fq_z_low4_then(_mm512_srli_epi32(q, 2 * s), fq_z_move_bit(hm, 4 * h + s, 4));
+            v[2 * s + half] = _mm512_permutex2var_ps(t0, idx, t1);
+        }
+    }
+}
+
+/* pass c: groups 4c, 4c + 1 are the low nibbles of qs[32c .. 32c + 31], 4c + 2, 4c + 3 the high. */
+FQ_AVX_INLINE void fq_z_kvals_q4_K(const uint8_t *p, int c, __m512 *v) {
+    const block_q4_K *x = (const block_q4_K *)p;
+    const __m512 tab = fq_z_count16_ps(0.0f);
+    fq_z_nibble_vals(x->qs + 32 * c, tab, &v[0], &v[2]);
+    fq_z_nibble_vals(x->qs + 32 * c + 16, tab, &v[1], &v[3]);
+}
+
+/* as Q4_K, plus bit 2c (low nibbles) or 2c + 1 (high) of qh[i] at index bit 4. */
+FQ_AVX_INLINE void fq_z_kvals_q5_K(const uint8_t *p, int c, __m512 *v) {
+    const block_q5_K *x = (const block_q5_K *)p;
+    const __m512 t0 = fq_z_count16_ps(0.0f), t1 = fq_z_count16_ps(16.0f);
+    for (int half = 0; half < 2; half++) {
+        const __m512i q = fq_z_u8x16(x->qs + 32 * c + 16 * half), qh = fq_z_u8x16(x->qh + 16 * half);
+        v[half] = _mm512_permutex2var_ps(t0, fq_z_low4_then(q, fq_z_move_bit(qh, 2 * c, 4)), t1);
+        v[2 + half] = _mm512_permutex2var_ps(
+            t0, fq_z_low4_then(_mm512_srli_epi32(q, 4), fq_z_move_bit(qh, 2 * c + 1, 4)), t1);
+    }
+}
+
+/* pass h: group 8h + 2s + half = nibble (s >> 1) of ql[64h + 32(s & 1) + 16 half + i] | bits 2s,
+ * 2s+1 of qh[32h + 16 half + i] at 4, 5; 64 values, so masked and converted. */
+FQ_AVX_INLINE void fq_z_kvals_q6_K(const uint8_t *p, int h, __m512 *v) {
+    const block_q6_K *x = (const block_q6_K *)p;
+    const __m512i m48 = _mm512_set1_epi32(48);
+    for (int half = 0; half < 2; half++) {
+        const __m512i a = fq_z_u8x16(x->ql + 64 * h + 16 * half), b = fq_z_u8x16(x->ql + 64 * h + 32 + 16 * half);
+        const __m512i qh = fq_z_u8x16(x->qh + 32 * h + 16 * half);
+        const __m512i lows[4] = {a, b, _mm512_srli_epi32(a, 4), _mm512_srli_epi32(b, 4)};
+        for (int s = 0; s < 4; s++) {
+            const __m512i high = _mm512_and_si512(fq_z_move_bit(qh, 2 * s, 4), m48);
+            v[2 * s + half] = _mm512_cvtepi32_ps(fq_z_low4_then(lows[s], high));
+        }
+    }
+}
+#endif
+
 FQ_AVX_DEFINE_DOTS(q2_K, K, 84, 0, 1)
 FQ_AVX_DEFINE_DOTS(q3_K, K, 110, 0, 1)
 FQ_AVX_DEFINE_DOTS(q4_K, K, 144, 0, 1)

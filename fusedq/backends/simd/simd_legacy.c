@@ -107,6 +107,47 @@ FQ_AVX_INLINE void fq_avx_floats_q5_1(const uint8_t *p, __m256 *q, float *d, flo
     fq_avx_q5_floats(x->qs, x->qh, q);
 }
 
+#if FQ_SIMD_AVX512
+/* zmm f32 GEMV values (avx512_gemv_f32.h): signed tables, so Q4_0 and Q5_0 need no min term. */
+FQ_AVX_INLINE void fq_z_vals32_q4_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
+    fq_z_nibble_vals(((const block_q4_0 *)p)->qs, fq_z_count16_ps(-8.0f), lo, hi);
+}
+
+FQ_AVX_INLINE void fq_z_vals32_q4_1(const uint8_t *p, __m512 *lo, __m512 *hi) {
+    fq_z_nibble_vals(((const block_q4_1 *)p)->qs, fq_z_count16_ps(0.0f), lo, hi);
+}
+
+/* Nibble | fifth bit (bit j of qh for value j, rotated to bit 4) through a 32-float table
+ * (vpermt2ps reads index bits 0-4) first, first + 1, ... */
+FQ_AVX_INLINE void fq_z_q5_vals(const uint8_t *qs, const uint8_t *qh, float first, __m512 *lo, __m512 *hi) {
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    const __m512i v = fq_z_u8x16(qs), h = _mm512_set1_epi32((int)bits);
+    const __m512i j = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i h_lo = _mm512_rorv_epi32(h, _mm512_and_si512(_mm512_sub_epi32(j, _mm512_set1_epi32(4)), _mm512_set1_epi32(31)));
+    const __m512i h_hi = _mm512_rorv_epi32(h, _mm512_add_epi32(j, _mm512_set1_epi32(12)));
+    const __m512 t0 = fq_z_count16_ps(first), t1 = fq_z_count16_ps(first + 16.0f);
+    *lo = _mm512_permutex2var_ps(t0, fq_z_low4_then(v, h_lo), t1);
+    *hi = _mm512_permutex2var_ps(t0, fq_z_low4_then(_mm512_srli_epi32(v, 4), h_hi), t1);
+}
+
+FQ_AVX_INLINE void fq_z_vals32_q5_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
+    const block_q5_0 *x = (const block_q5_0 *)p;
+    fq_z_q5_vals(x->qs, x->qh, -16.0f, lo, hi);
+}
+
+FQ_AVX_INLINE void fq_z_vals32_q5_1(const uint8_t *p, __m512 *lo, __m512 *hi) {
+    const block_q5_1 *x = (const block_q5_1 *)p;
+    fq_z_q5_vals(x->qs, x->qh, 0.0f, lo, hi);
+}
+
+FQ_AVX_INLINE void fq_z_vals32_q8_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
+    const int8_t *qs = ((const block_q8_0 *)p)->qs;
+    *lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)qs)));
+    *hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(qs + 16))));
+}
+#endif
+
 FQ_AVX_DEFINE_DOTS(q4_0, 32, 18, 0, 1)
 FQ_AVX_DEFINE_DOTS(q4_1, 32, 20, 0, 1)
 FQ_AVX_DEFINE_DOTS(q5_0, 32, 22, 0, 1)

@@ -16,10 +16,11 @@
 #define FLOAT_ROW(ISA, id, NAME, ts, name)                                                         \
     {id, NAME, 1, ts, FQ_ACT_F32, fq_dequant_##name, fq_##ISA##_dot_f32_##name, 0, #ISA, 0, 0, 0, \
      fq_##ISA##_gemm_f32_##name},
-/* K-family f32 dots take per-16 activation sums (f32_sums = 1) for their mins. */
+/* Types with a min take per-16 activation sums in f32 mode (f32_sums = 1): the K family's dots
+ * and GEMVs, the AVX-512 GEMV of Q4_1 and Q5_1 (those whose q8 partner is Q8_1). */
 #define QUANT_ROW(ISA, id, NAME, bs, ts, partner, name)                                            \
     {id, NAME, bs, ts, partner, fq_dequant_##name, fq_##ISA##_dot_f32_##name,                    \
-     fq_##ISA##_dot_q8_##name, #ISA, bs == 256, fq_##ISA##_gemm_q8_##name,                       \
+     fq_##ISA##_dot_q8_##name, #ISA, bs == 256 || partner == FQ_ACT_Q8_1, fq_##ISA##_gemm_q8_##name, \
      fq_##ISA##_gemv_q8_##name, 0, fq_##ISA##_gemv_f32_##name},
 #define FLOAT_ROW_AVX2(...) FLOAT_ROW(avx2, __VA_ARGS__)
 #define QUANT_ROW_AVX2(...) QUANT_ROW(avx2, __VA_ARGS__)
