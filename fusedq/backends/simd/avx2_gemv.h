@@ -201,7 +201,7 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_krow_fn krow, const int ts, const int
 #define FQ_AVX_DEFINE_GEMV_F32_ROWS(name, ts, HAS_MIN)                                             \
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out) {                                   \
-        fq_z_gemv_f32_K(fq_avx_kmeta_##name, fq_z_kvals_##name, fq_z_kv_##name, fq_avx_kg_##name, \
+        fq_z_gemv_f32_K(fq_z_kscales_##name, fq_z_kvals_##name, fq_z_kv_##name, fq_avx_kg_##name, \
                         ts, HAS_MIN, w, row_bytes, nrows, nb, x, out);                           \
     }
 #else

@@ -39,14 +39,44 @@ FQ_AVX_INLINE __m512i fq_z_move_bit(__m512i v, const int from, const int to) {
     return from == to ? v : from < to ? _mm512_slli_epi32(v, to - from) : _mm512_srli_epi32(v, from - to);
 }
 
-/* Bits 0-3 from a, bits 4 and up from b (vpternlogd: c ? a : b with c = 15). */
-FQ_AVX_INLINE __m512i fq_z_low4_then(__m512i a, __m512i b) {
-    return _mm512_ternarylogic_epi32(a, b, _mm512_set1_epi32(15), 0xE4);
+/* The bits set in `mask` from a, the others from b (vpternlogd: c ? a : b). */
+FQ_AVX_INLINE __m512i fq_z_select_bits(__m512i a, __m512i b, int mask) {
+    return _mm512_ternarylogic_epi32(a, b, _mm512_set1_epi32(mask), 0xE4);
 }
+
+/* Bits 0-3 from a, bits 4 and up from b. */
+FQ_AVX_INLINE __m512i fq_z_low4_then(__m512i a, __m512i b) { return fq_z_select_bits(a, b, 15); }
 
 /* Lanes with bit (k) of a mask count: the first k of 16 (k <= 0: none). */
 FQ_AVX_INLINE __mmask16 fq_z_first(int k) {
     return k >= 16 ? (__mmask16)0xFFFF : k <= 0 ? (__mmask16)0 : (__mmask16)((1u << k) - 1);
+}
+
+/* zkscales(blk, dsc, dmn): dsc = d * each group's scale (per 16 values; G = 32: per 32, the
+ * first 8), with any factor the type's zkvals leave in its values divided out; dmn = dmin * the
+ * min of each 16 values. By default straight from the type's kmeta (FQ_Z_KSCALES_FROM_KMETA). */
+typedef void (*fq_z_kscales_fn)(const uint8_t *blk, float *dsc, float *dmn);
+
+FQ_AVX_INLINE void fq_z_kscales_from(fq_avx_kmeta_fn kmeta, const uint8_t *blk, float *dsc, float *dmn) {
+    __m256i sc, mn;
+    float d, dmin;
+    kmeta(blk, &sc, &mn, &d, &dmin);
+    _mm512_store_ps(dsc, _mm512_mul_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(sc))));
+    _mm512_store_ps(dmn, _mm512_mul_ps(_mm512_set1_ps(dmin), _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(mn))));
+}
+#define FQ_Z_KSCALES_FROM_KMETA(name)                                                              \
+    FQ_AVX_INLINE void fq_z_kscales_##name(const uint8_t *p, float *dsc, float *dmn) {           \
+        fq_z_kscales_from(fq_avx_kmeta_##name, p, dsc, dmn);                                     \
+    }
+
+/* Two adjacent halves at p (d and dmin) as floats, each in every lane: one broadcast load, one
+ * conversion, two in-lane duplicates (the scalar route costs two conversions, two broadcasts). */
+FQ_AVX_INLINE void fq_z_half_pair(const void *p, __m512 *first, __m512 *second) {
+    uint32_t pair;
+    memcpy(&pair, p, 4);
+    const __m512 both = _mm512_cvtph_ps(_mm256_set1_epi32((int)pair));
+    *first = _mm512_moveldup_ps(both);
+    *second = _mm512_movehdup_ps(both);
 }
 
 /* 16 bytes of nibbles through a 16-float table: low nibbles into *lo, high into *hi (vpermps
@@ -115,7 +145,7 @@ FQ_AVX_INLINE void fq_z_gemv_f32_32(fq_z_vals32_fn vals, const int ts, const int
  * its scale; groups alternate between two accumulators, the mins (dmn per 16 values) meet the
  * per-16 sums in a third. Each row first prefetches the one FQ_GEMV_PREFETCH_ROWS on (see
  * FQ_AVX_DEFINE_GEMV_F32_ROWS). */
-FQ_AVX_INLINE void fq_z_gemv_f32_K(fq_avx_kmeta_fn kmeta, fq_z_kvals_fn kvals, const int ZV, const int G,
+FQ_AVX_INLINE void fq_z_gemv_f32_K(fq_z_kscales_fn kscales, fq_z_kvals_fn kvals, const int ZV, const int G,
                                    const int ts, const int has_min, const uint8_t *w, int64_t row_bytes,
                                    int64_t nrows, int64_t nb, const float *x, float *out) {
     const float *xsum16 = x + nb * FQ_QK;
@@ -126,16 +156,10 @@ FQ_AVX_INLINE void fq_z_gemv_f32_K(fq_avx_kmeta_fn kmeta, fq_z_kvals_fn kvals, c
         for (int64_t b = 0; b < nb; b++) {
             const uint8_t *blk = wr + b * ts;
             const float *xb = x + FQ_QK * b;
-            /* dsc: d * the scale of each group (of 16 values; G = 32: of 32, first 8), dmn:
-             * dmin * the min of each 16 values */
             float dsc[16] __attribute__((aligned(64))), dmn[16] __attribute__((aligned(64)));
-            __m256i sc, mn;
-            float d, dmin;
-            kmeta(blk, &sc, &mn, &d, &dmin);
-            _mm512_store_ps(dsc, _mm512_mul_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(sc))));
-            _mm512_store_ps(dmn, _mm512_mul_ps(_mm512_set1_ps(dmin), _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(mn))));
-            /* the scales are read back from memory by the FMAs (embedded broadcasts, load
-             * ports): kept in registers, each would cost a shuffle-port broadcast */
+            kscales(blk, dsc, dmn);
+            /* the FMAs broadcast the scales from memory (load ports): kept in registers, each
+             * would cost a shuffle-port broadcast (Q4_K GEMV +10%) */
             __asm__("" : "+m"(dsc));
 #pragma GCC unroll 16   /* constant p, k: decoders' shifts, groups and accumulators resolve */
             for (int p = 0; p < 16 / ZV; p++) {

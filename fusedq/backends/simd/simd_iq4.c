@@ -82,6 +82,7 @@ FQ_AVX_INLINE void fq_z_vals32_iq4_nl(const uint8_t *p, __m512 *lo, __m512 *hi) 
 }
 
 enum { fq_z_kv_iq4_xs = 4 };
+FQ_Z_KSCALES_FROM_KMETA(iq4_xs)
 FQ_AVX_INLINE void fq_z_kvals_iq4_xs(const uint8_t *p, int pass, __m512 *v) {
     const uint8_t *qs = ((const block_iq4_xs *)p)->qs + 32 * pass;
     fq_z_nibble_vals(qs, fq_z_iq4_table(), &v[0], &v[1]);

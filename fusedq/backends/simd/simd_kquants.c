@@ -210,29 +210,65 @@ FQ_AVX_INLINE void fq_avx_kfloats_q6_K(const uint8_t *p, int h, int half, __m256
 #if FQ_SIMD_AVX512
 /* ---- zmm f32 GEMV values (avx512_gemv_f32.h): ZV groups of 16 per pass, unsigned as above ---- */
 enum { fq_z_kv_q2_K = 8, fq_z_kv_q3_K = 8, fq_z_kv_q4_K = 4, fq_z_kv_q5_K = 4, fq_z_kv_q6_K = 8 };
+FQ_Z_KSCALES_FROM_KMETA(q3_K)
+FQ_Z_KSCALES_FROM_KMETA(q4_K)
+FQ_Z_KSCALES_FROM_KMETA(q5_K)
 
-/* pass h: group 8h + 2s + half = bits 2s, 2s+1 of qs[32h + 16 half + i], through a table that
- * ignores index bits 2-3. */
+/* Q2_K: scale and min are the low and high nibble of one byte per 16 values. */
+FQ_AVX_INLINE void fq_z_kscales_q2_K(const uint8_t *p, float *dsc, float *dmn) {
+    const block_q2_K *x = (const block_q2_K *)p;
+    const __m512i s = fq_z_u8x16(x->scales);
+    __m512 d, dmin;
+    fq_z_half_pair(&x->d, &d, &dmin);
+    _mm512_store_ps(dsc, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_and_si512(s, _mm512_set1_epi32(15)))));
+    _mm512_store_ps(dmn, _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_srli_epi32(s, 4))));
+}
+
+/* Q6_K: int8 scales; the min is 32 * the scale (q unsigned); fq_z_kvals_q6_K leaves groups
+ * 8h + 4 .. 8h + 7 (s = 2, 3) times 16, divided out here. */
+FQ_AVX_INLINE void fq_z_kscales_q6_K(const uint8_t *p, float *dsc, float *dmn) {
+    const block_q6_K *x = (const block_q6_K *)p;
+    const __m512 ds = _mm512_mul_ps(_mm512_set1_ps(fq_avx_half(&x->d)),
+                                    _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)x->scales))));
+    const float r = 1.0f / 16;
+    _mm512_store_ps(dsc, _mm512_mul_ps(ds, _mm512_setr_ps(1, 1, 1, 1, r, r, r, r, 1, 1, 1, 1, r, r, r, r)));
+    _mm512_store_ps(dmn, _mm512_mul_ps(ds, _mm512_set1_ps(32.0f)));
+}
+
+/* The 2-bit fields of a 4-bit table index: field 0 (bits 0-1) and field 1 (bits 2-3) as floats.
+ * The index holds two fields, so one shift serves two groups. */
+FQ_AVX_INLINE __m512 fq_z_field0_table(void) {
+    return _mm512_setr_ps(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
+}
+FQ_AVX_INLINE __m512 fq_z_field1_table(void) {
+    return _mm512_setr_ps(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+}
+
+/* pass h: group 8h + 2s + half = bits 2s, 2s+1 of qs[32h + 16 half + i]. */
 FQ_AVX_INLINE void fq_z_kvals_q2_K(const uint8_t *p, int h, __m512 *v) {
     const block_q2_K *x = (const block_q2_K *)p;
-    const __m512 two_bits = _mm512_setr_ps(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
     for (int half = 0; half < 2; half++) {
-        const __m512i q = fq_z_u8x16(x->qs + 32 * h + 16 * half);
-        for (int s = 0; s < 4; s++) v[2 * s + half] = _mm512_permutexvar_ps(_mm512_srli_epi32(q, 2 * s), two_bits);
+        const __m512i q = fq_z_u8x16(x->qs + 32 * h + 16 * half), q_hi = _mm512_srli_epi32(q, 4);
+        v[half] = _mm512_permutexvar_ps(q, fq_z_field0_table());
+        v[2 + half] = _mm512_permutexvar_ps(q, fq_z_field1_table());
+        v[4 + half] = _mm512_permutexvar_ps(q_hi, fq_z_field0_table());
+        v[6 + half] = _mm512_permutexvar_ps(q_hi, fq_z_field1_table());
     }
 }
 
-/* pass h: as Q2_K, with bit 4h + s of hmask[16 half + i] moved to index bit 4 (the table adds 4
- * there and ignores bits 2-3). */
+/* pass h: as Q2_K, with bit 4h + s of hmask[16 half + i] moved to index bit 4 (the second
+ * table, 4 more). */
 FQ_AVX_INLINE void fq_z_kvals_q3_K(const uint8_t *p, int h, __m512 *v) {
     const block_q3_K *x = (const block_q3_K *)p;
-    const __m512 t0 = _mm512_setr_ps(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
-    const __m512 t1 = _mm512_add_ps(t0, _mm512_set1_ps(4.0f));
+    const __m512 four = _mm512_set1_ps(4.0f);
+    const __m512 f0 = fq_z_field0_table(), f1 = fq_z_field1_table();
+    const __m512 f0_hi = _mm512_add_ps(f0, four), f1_hi = _mm512_add_ps(f1, four);
     for (int half = 0; half < 2; half++) {
         const __m512i q = fq_z_u8x16(x->qs + 32 * h + 16 * half), hm = fq_z_u8x16(x->hmask + 16 * half);
+        const __m512i fields[2] = {q, _mm512_srli_epi32(q, 4)};   /* s = 0, 1 and s = 2, 3 */
         for (int s = 0; s < 4; s++) {
-            const __m512i idx = fq_z_low4_then(_mm512_srli_epi32(q, 2 * s), fq_z_move_bit(hm, 4 * h + s, 4));
-            v[2 * s + half] = _mm512_permutex2var_ps(t0, idx, t1);
+            const __m512i idx = fq_z_low4_then(fields[s >> 1], fq_z_move_bit(hm, 4 * h + s, 4));
+            v[2 * s + half] = s & 1 ? _mm512_permutex2var_ps(f1, idx, f1_hi) : _mm512_permutex2var_ps(f0, idx, f0_hi);
         }
     }
 }
@@ -258,18 +294,21 @@ FQ_AVX_INLINE void fq_z_kvals_q5_K(const uint8_t *p, int c, __m512 *v) {
 }
 
 /* pass h: group 8h + 2s + half = nibble (s >> 1) of ql[64h + 32(s & 1) + 16 half + i] | bits 2s,
- * 2s+1 of qh[32h + 16 half + i] at 4, 5; 64 values, so masked and converted. */
+ * 2s+1 of qh[32h + 16 half + i] at 4, 5: 64 values, so combined as integers and converted. The
+ * high bits come clean out of an integer table of the 2-bit fields; for s = 2, 3 the nibble stays
+ * at bits 4-7 and the table puts the high bits at 8, 9: 16 q, without shifting the nibble. */
 FQ_AVX_INLINE void fq_z_kvals_q6_K(const uint8_t *p, int h, __m512 *v) {
     const block_q6_K *x = (const block_q6_K *)p;
-    const __m512i m48 = _mm512_set1_epi32(48);
+    const __m512i f0 = _mm512_cvtps_epi32(_mm512_mul_ps(fq_z_field0_table(), _mm512_set1_ps(16.0f)));
+    const __m512i f1 = _mm512_cvtps_epi32(_mm512_mul_ps(fq_z_field1_table(), _mm512_set1_ps(16.0f)));
+    const __m512i f0_x16 = _mm512_slli_epi32(f0, 4), f1_x16 = _mm512_slli_epi32(f1, 4);
     for (int half = 0; half < 2; half++) {
         const __m512i a = fq_z_u8x16(x->ql + 64 * h + 16 * half), b = fq_z_u8x16(x->ql + 64 * h + 32 + 16 * half);
-        const __m512i qh = fq_z_u8x16(x->qh + 32 * h + 16 * half);
-        const __m512i lows[4] = {a, b, _mm512_srli_epi32(a, 4), _mm512_srli_epi32(b, 4)};
-        for (int s = 0; s < 4; s++) {
-            const __m512i high = _mm512_and_si512(fq_z_move_bit(qh, 2 * s, 4), m48);
-            v[2 * s + half] = _mm512_cvtepi32_ps(fq_z_low4_then(lows[s], high));
-        }
+        const __m512i qh = fq_z_u8x16(x->qh + 32 * h + 16 * half), qh_hi = _mm512_srli_epi32(qh, 4);
+        v[half] = _mm512_cvtepi32_ps(fq_z_select_bits(a, _mm512_permutexvar_epi32(qh, f0), 0x0F));
+        v[2 + half] = _mm512_cvtepi32_ps(fq_z_select_bits(b, _mm512_permutexvar_epi32(qh, f1), 0x0F));
+        v[4 + half] = _mm512_cvtepi32_ps(fq_z_select_bits(a, _mm512_permutexvar_epi32(qh_hi, f0_x16), 0xF0));
+        v[6 + half] = _mm512_cvtepi32_ps(fq_z_select_bits(b, _mm512_permutexvar_epi32(qh_hi, f1_x16), 0xF0));
     }
 }
 #endif
