@@ -90,34 +90,40 @@ FQ_AVX_INLINE void fq_gemm_packK(fq_avx_unpackK_fn unpack, const int ts, const i
                                  const uint8_t *w, int64_t row_bytes, int nrows, int64_t b0,
                                  int nblk, fq_gemm_tile *t) {
     const int offset = FQ_K_OFFSET_Q && signed_q;
+    const __m256i flip = _mm256_set1_epi8(offset ? (char)0x80 : 0);
     fq_unpackedK u[8];
     for (int b = 0; b < nblk; b++) {
         float d[8], dmin[8];
-        int16_t sc[16][16] __attribute__((aligned(32))), mn[8][16] __attribute__((aligned(32)));
+        /* scales: row r's 16 int16 as duplicated pairs (dwords), mins as pairs of groups; the
+         * 8 x 8 dword transposes put row r in lane r (int16 lanes 2r, 2r+1) */
+        __m256i sc_lo[8], sc_hi[8], mn[8];
         for (int r = 0; r < 8; r++) {
             if (r < nrows) unpack(w + r * row_bytes + (b0 + b) * ts, u + r);
             else memset(u + r, 0, sizeof u[r]);
-            if (offset) {
-                for (int c = 0; c < FQ_QK / 32; c++) {
-                    __m256i *q = (__m256i *)(u[r].q + 32 * c);
-                    _mm256_store_si256(q, _mm256_xor_si256(_mm256_load_si256(q), _mm256_set1_epi8((char)0x80)));
-                }
-                for (int g = 0; g < 16; g++) u[r].mn[g] = (int16_t)(128 * u[r].sc[g]);
-                u[r].dmin = u[r].d;
-            }
+            const __m256i sc = _mm256_load_si256((const __m256i *)u[r].sc);
+            sc_lo[r] = _mm256_unpacklo_epi16(sc, sc);   /* groups 0-3, 8-11 */
+            sc_hi[r] = _mm256_unpackhi_epi16(sc, sc);   /* groups 4-7, 12-15 */
+            mn[r] = offset ? _mm256_slli_epi16(sc, 7) : _mm256_load_si256((const __m256i *)u[r].mn);
             d[r] = u[r].d;
-            dmin[r] = u[r].dmin;
-            for (int g = 0; g < 16; g++) sc[g][2 * r] = sc[g][2 * r + 1] = u[r].sc[g];
-            for (int p = 0; p < 8; p++) mn[p][2 * r] = u[r].mn[2 * p], mn[p][2 * r + 1] = u[r].mn[2 * p + 1];
+            dmin[r] = offset ? u[r].d : u[r].dmin;
         }
         for (int c = 0; c < FQ_QK / 32; c++) {
             __m256i q[8];
-            for (int r = 0; r < 8; r++) q[r] = _mm256_load_si256((const __m256i *)(u[r].q + 32 * c));
+            for (int r = 0; r < 8; r++)
+                q[r] = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(u[r].q + 32 * c)), flip);
             fq_avx_transpose8x32(q);
             for (int v = 0; v < 8; v++) t->q[64 * b + 8 * c + v] = q[v];
         }
-        for (int g = 0; g < 16; g++) t->sc[16 * b + g] = _mm256_load_si256((const __m256i *)sc[g]);
-        for (int p = 0; p < 8; p++) t->mn[8 * b + p] = _mm256_load_si256((const __m256i *)mn[p]);
+        fq_avx_transpose8x32(sc_lo);
+        fq_avx_transpose8x32(sc_hi);
+        fq_avx_transpose8x32(mn);
+        for (int k = 0; k < 4; k++) {
+            t->sc[16 * b + k] = sc_lo[k];
+            t->sc[16 * b + 8 + k] = sc_lo[4 + k];
+            t->sc[16 * b + 4 + k] = sc_hi[k];
+            t->sc[16 * b + 12 + k] = sc_hi[4 + k];
+        }
+        for (int p = 0; p < 8; p++) t->mn[8 * b + p] = mn[p];
         t->d[b] = _mm256_loadu_ps(d);
         t->m[b] = _mm256_loadu_ps(dmin);
     }
