@@ -3,7 +3,7 @@
  * row removes the per-row call and dispatch cost, which matters for short rows (640 values: 20
  * blocks). q8 mode goes 4 rows at a time: each activation block is loaded once for 4 rows, the 4
  * rows' dots are reduced together and scaled at once. f32 mode: 32-blocks 4 rows at a time,
- * 256-blocks the row kernel per row. */
+ * 256-blocks the row kernel per row; the AVX-512 build has its own f32 loops (avx512_gemv_f32.h). */
 #ifndef FQ_AVX2_GEMV_H
 #define FQ_AVX2_GEMV_H
 
