@@ -141,33 +141,37 @@ FQ_AVX_INLINE __m256i fq_gemm_bcast4(const int8_t *p) {
  * bytes start at x[j], times the rows' `scale` (int16 lanes 2r, 2r+1 = row r's; NULL: 1).
  * AVX2: int16 partial sums of `depth` vectors (depth * max|q| * 2 * 127 fits int16: the
  * caller's promise), each group of depth widened with madd against the scale. VNNI: vpdpbusd
- * sums straight into int32, one multiply by the scale at the end. Both give the
- * same integers. */
+ * sums straight into int32 (4 products per lane per vector), then the scale: where a run's sums
+ * fit int16 (2 * run <= depth) one vpdpwssd multiplies and adds them into isum, else mullo + add.
+ * A scale group whose sums do not fit but whose halves do is summed in two runs (Q4_K: two
+ * vpdpwssd instead of a 2-uop mullo and an add; GEMM n=32 -x%). Both give the same integers. */
+#define FQ_GEMM_SCALE_RUN(count, depth) (2 * (count) > (depth) && (count) <= (depth) && (count) % 2 == 0 ? (count) / 2 : (count))
 FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int count, const int depth,
                                    const int signed_q, const int8_t *const *x, const __m256i *scale,
                                    __m256i *isum, const int NC) {
 #if FQ_SIMD_VNNI
-    __m256i s32[FQ_GEMM_PASS];
-    for (int j = 0; j < NC; j++) s32[j] = _mm256_setzero_si256();
-    for (int v = 0; v < count; v++) {
-        const __m256i q = _mm256_load_si256(t->q + v0 + v);
-        const __m256i a = signed_q ? _mm256_sign_epi8(q, q) : q;
-        for (int j = 0; j < NC; j++) {
-            __m256i xb = fq_gemm_bcast4(x[j] + 4 * v);
-            if (signed_q) xb = _mm256_sign_epi8(xb, q);
-            s32[j] = _mm256_dpbusd_epi32(s32[j], a, xb);
-        }
-    }
-    /* 4 * count products per lane; when that fits int16 (2 * count <= depth, see above), one
-     * madd with the scale in the low half of each lane multiplies it (1 instruction, not 2) */
-    const int fits16 = 2 * count <= depth;
+    const int run = FQ_GEMM_SCALE_RUN(count, depth);
+    const int fits16 = 2 * run <= depth;
     const __m256i sc32 = !scale ? _mm256_setzero_si256()
                          : fits16 ? _mm256_and_si256(*scale, _mm256_set1_epi32(0xffff))
                                   : _mm256_srai_epi32(*scale, 16);
-    for (int j = 0; j < NC; j++)
-        isum[j] = _mm256_add_epi32(isum[j], !scale ? s32[j]
-                                            : fits16 ? _mm256_madd_epi16(s32[j], sc32)
-                                                     : _mm256_mullo_epi32(s32[j], sc32));
+    for (int v1 = 0; v1 < count; v1 += run) {
+        __m256i s32[FQ_GEMM_PASS];
+        for (int j = 0; j < NC; j++) s32[j] = _mm256_setzero_si256();
+        for (int v = v1; v < v1 + run; v++) {
+            const __m256i q = _mm256_load_si256(t->q + v0 + v);
+            const __m256i a = signed_q ? _mm256_sign_epi8(q, q) : q;
+            for (int j = 0; j < NC; j++) {
+                __m256i xb = fq_gemm_bcast4(x[j] + 4 * v);
+                if (signed_q) xb = _mm256_sign_epi8(xb, q);
+                s32[j] = _mm256_dpbusd_epi32(s32[j], a, xb);
+            }
+        }
+        for (int j = 0; j < NC; j++)
+            isum[j] = !scale ? _mm256_add_epi32(isum[j], s32[j])
+                      : fits16 ? _mm256_dpwssd_epi32(isum[j], s32[j], sc32)
+                               : _mm256_add_epi32(isum[j], _mm256_mullo_epi32(s32[j], sc32));
+    }
 #else
     const __m256i widen = scale ? *scale : _mm256_set1_epi16(1);
     for (int g = 0; g < count; g += depth) {

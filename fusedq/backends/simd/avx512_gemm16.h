@@ -58,26 +58,29 @@ FQ_AVX_INLINE __m512i fq_gemm_bcast4_16(const int8_t *p) {
 FQ_AVX_INLINE void fq_gemm_dot_run16(const fq_gemm_tile16 *t, int v0, const int count, const int depth,
                                      const int signed_q, const int8_t *const *x, const __m512i *scale,
                                      __m512i *isum, const int NC) {
-    __m512i s32[FQ_GEMM_PASS];
-    for (int j = 0; j < NC; j++) s32[j] = _mm512_setzero_si512();
-    for (int v = 0; v < count; v++) {
-        const __m512i q = _mm512_load_si512(t->q + v0 + v);
-        const __m512i a = signed_q ? _mm512_abs_epi8(q) : q;
-        const __mmask64 negative = signed_q ? _mm512_movepi8_mask(q) : 0;
-        for (int j = 0; j < NC; j++) {
-            __m512i xb = fq_gemm_bcast4_16(x[j] + 4 * v);
-            if (signed_q) xb = _mm512_mask_sub_epi8(xb, negative, _mm512_setzero_si512(), xb);
-            s32[j] = _mm512_dpbusd_epi32(s32[j], a, xb);
-        }
-    }
-    const int fits16 = 2 * count <= depth;
+    const int run = FQ_GEMM_SCALE_RUN(count, depth);
+    const int fits16 = 2 * run <= depth;
     const __m512i sc32 = !scale ? _mm512_setzero_si512()
                          : fits16 ? _mm512_and_si512(*scale, _mm512_set1_epi32(0xffff))
                                   : _mm512_srai_epi32(*scale, 16);
-    for (int j = 0; j < NC; j++)
-        isum[j] = _mm512_add_epi32(isum[j], !scale ? s32[j]
-                                            : fits16 ? _mm512_madd_epi16(s32[j], sc32)
-                                                     : _mm512_mullo_epi32(s32[j], sc32));
+    for (int v1 = 0; v1 < count; v1 += run) {
+        __m512i s32[FQ_GEMM_PASS];
+        for (int j = 0; j < NC; j++) s32[j] = _mm512_setzero_si512();
+        for (int v = v1; v < v1 + run; v++) {
+            const __m512i q = _mm512_load_si512(t->q + v0 + v);
+            const __m512i a = signed_q ? _mm512_abs_epi8(q) : q;
+            const __mmask64 negative = signed_q ? _mm512_movepi8_mask(q) : 0;
+            for (int j = 0; j < NC; j++) {
+                __m512i xb = fq_gemm_bcast4_16(x[j] + 4 * v);
+                if (signed_q) xb = _mm512_mask_sub_epi8(xb, negative, _mm512_setzero_si512(), xb);
+                s32[j] = _mm512_dpbusd_epi32(s32[j], a, xb);
+            }
+        }
+        for (int j = 0; j < NC; j++)
+            isum[j] = !scale ? _mm512_add_epi32(isum[j], s32[j])
+                      : fits16 ? _mm512_dpwssd_epi32(isum[j], s32[j], sc32)
+                               : _mm512_add_epi32(isum[j], _mm512_mullo_epi32(s32[j], sc32));
+    }
 }
 
 /* fq_gemm_start_16, fq_gemm_store_16, fq_gemm_run32_16, fq_gemm_runK_16 */
