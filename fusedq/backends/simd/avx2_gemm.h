@@ -144,7 +144,7 @@ FQ_AVX_INLINE __m256i fq_gemm_bcast4(const int8_t *p) {
  * sums straight into int32 (4 products per lane per vector), then the scale: where a run's sums
  * fit int16 (2 * run <= depth) one vpdpwssd multiplies and adds them into isum, else mullo + add.
  * A scale group whose sums do not fit but whose halves do is summed in two runs (Q4_K: two
- * vpdpwssd instead of a 2-uop mullo and an add; GEMM n=32 -x%). Both give the same integers. */
+ * vpdpwssd instead of a 2-uop mullo and an add; GEMM n=32 -5%). Both give the same integers. */
 #define FQ_GEMM_SCALE_RUN(count, depth) (2 * (count) > (depth) && (count) <= (depth) && (count) % 2 == 0 ? (count) / 2 : (count))
 FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int count, const int depth,
                                    const int signed_q, const int8_t *const *x, const __m256i *scale,
