@@ -144,7 +144,7 @@ FQ_AVX_INLINE void fq_avx_dot_f32_32(fq_avx_floats32_fn floats, const int ts, co
     for (int j = 0; j < nx; j++) out[j * os] = fq_avx_hsum(_mm256_add_ps(acc[0][j], acc[1][j]));
 }
 
-/* ---- 256-element blocks: unpack fills an fq_unpackedK (q, per-16 scales and mins). ---- */
+/* ---- 256-element blocks: kmeta (scales, mins) and kq (32 q at a time), see below. ---- */
 
 /* Byte shuffle giving 16-bit lanes 0-7 the scale 2c and lanes 8-15 the scale 2c+1, from a
  * vector holding 8 int16 scales (2c, 2c+1 among them) in both 128-bit halves. */
@@ -153,8 +153,6 @@ FQ_AVX_INLINE __m256i fq_avx_scale_pick(int c) {
     return _mm256_setr_epi8(a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1,
                             b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1);
 }
-
-typedef void (*fq_avx_unpackK_fn)(const uint8_t *blk, fq_unpackedK *u);
 
 /* The integer work of one 256-block against nx Q8_K columns (block b of each):
  *   isum[j] = sum_g sc_g * dot(q_g, y_g)   and, with mins,   msum[j] = sum_g mn_g * bsum_g,
@@ -260,16 +258,6 @@ FQ_AVX_INLINE void fq_avx_k_row_sums_packed(fq_avx_kmeta_fn kmeta, fq_avx_kq_fn 
             fq_avx_ksums_##name(blk, xq, 0, b, 1, isum, msum, d, dmin);                          \
     }
 
-/* A type's unpacker (fq_unpackedK, for the GEMM tiles) from its kmeta and kq. */
-#define FQ_AVX_DEFINE_K_UNPACK(name)                                                               \
-    FQ_AVX_INLINE void fq_avx_unpack_##name(const uint8_t *p, fq_unpackedK *u) {                 \
-        __m256i sc, mn;                                                                          \
-        fq_avx_kmeta_##name(p, &sc, &mn, &u->d, &u->dmin);                                       \
-        _mm256_store_si256((__m256i *)u->sc, fq_avx_scales_per16(sc, fq_avx_kg_##name));         \
-        _mm256_store_si256((__m256i *)u->mn, mn);                                                \
-        for (int c = 0; c < 8; c++) _mm256_store_si256((__m256i *)(u->q + 32 * c), fq_avx_kq_##name(p, c)); \
-    }
-
 FQ_AVX_INLINE void fq_avx_dot_q8_K(fq_avx_ksums_fn ksums, const int ts, const int has_min,
                                    const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,
                                    float *out, int64_t os, const int nx) {
@@ -355,9 +343,9 @@ FQ_AVX_INLINE void fq_avx_dot_f32_K(fq_avx_kscales_fn kscales, fq_avx_kfloats_fn
         fq_avx_int16_times(dmn, mn, dmin);                                                       \
     }
 
-/* Everything a 256-block type's kmeta and kq give: unpacker, q8 block sums and f32 scales. */
+/* Everything a 256-block type's kmeta and kq give besides the GEMM tiles (which take them
+ * directly): q8 block sums and f32 scales. */
 #define FQ_AVX_K_FROM_META(name, SIGNED, HAS_MIN)                                                  \
-    FQ_AVX_DEFINE_K_UNPACK(name)                                                                 \
     FQ_AVX_KSUMS_FROM_CHUNKS(name, SIGNED, HAS_MIN)                                              \
     FQ_AVX_KSCALES_FROM_META(name)
 

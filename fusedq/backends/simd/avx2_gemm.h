@@ -1,7 +1,7 @@
 /* q8 GEMM tiles of the simd backend: FQ_GEMM_ROWS (8) weight rows against n quantized
  * activation columns in one call, written once for every quantized type.
  *
- * The 8 rows are unpacked once per call, with the type's own unpacker, into an interleaved tile:
+ * The 8 rows are decoded once per call, with the type's own decoders, into an interleaved tile:
  * for every 4 consecutive k, one 32-byte vector holds 4 bytes of each of the 8 rows (lane r =
  * row r). One maddubs of that vector against 4 activation bytes broadcast to all lanes yields
  * the partial dots of all 8 rows at once, so there are no horizontal sums, one float FMA per
@@ -86,31 +86,35 @@ FQ_AVX_INLINE void fq_gemm_pack32(fq_avx_unpack32_fn unpack, const int ts, const
  * the min machinery with mn = 128 * sc, dmin = d, subtracted in integers (same result as AVX2). */
 #define FQ_K_OFFSET_Q FQ_SIMD_VNNI
 
-FQ_AVX_INLINE void fq_gemm_packK(fq_avx_unpackK_fn unpack, const int ts, const int signed_q,
-                                 const uint8_t *w, int64_t row_bytes, int nrows, int64_t b0,
-                                 int nblk, fq_gemm_tile *t) {
+FQ_AVX_INLINE void fq_gemm_packK(fq_avx_kmeta_fn kmeta, fq_avx_kq_fn kq, const int G, const int ts,
+                                 const int signed_q, const uint8_t *w, int64_t row_bytes, int nrows,
+                                 int64_t b0, int nblk, fq_gemm_tile *t) {
     const int offset = FQ_K_OFFSET_Q && signed_q;
     const __m256i flip = _mm256_set1_epi8(offset ? (char)0x80 : 0);
-    fq_unpackedK u[8];
     for (int b = 0; b < nblk; b++) {
+        const uint8_t *blk[8];
         float d[8], dmin[8];
         /* scales: row r's 16 int16 as duplicated pairs (dwords), mins as pairs of groups; the
          * 8 x 8 dword transposes put row r in lane r (int16 lanes 2r, 2r+1) */
         __m256i sc_lo[8], sc_hi[8], mn[8];
         for (int r = 0; r < 8; r++) {
-            if (r < nrows) unpack(w + r * row_bytes + (b0 + b) * ts, u + r);
-            else memset(u + r, 0, sizeof u[r]);
-            const __m256i sc = _mm256_load_si256((const __m256i *)u[r].sc);
+            blk[r] = w + (r < nrows ? r : 0) * row_bytes + (b0 + b) * ts;
+            __m256i sc = _mm256_setzero_si256(), m = sc;
+            d[r] = dmin[r] = 0.0f;
+            if (r < nrows) {
+                kmeta(blk[r], &sc, &m, d + r, dmin + r);
+                sc = fq_avx_scales_per16(sc, G);
+            }
             sc_lo[r] = _mm256_unpacklo_epi16(sc, sc);   /* groups 0-3, 8-11 */
             sc_hi[r] = _mm256_unpackhi_epi16(sc, sc);   /* groups 4-7, 12-15 */
-            mn[r] = offset ? _mm256_slli_epi16(sc, 7) : _mm256_load_si256((const __m256i *)u[r].mn);
-            d[r] = u[r].d;
-            dmin[r] = offset ? u[r].d : u[r].dmin;
+            mn[r] = offset ? _mm256_slli_epi16(sc, 7) : m;
+            if (offset) dmin[r] = d[r];
         }
-        for (int c = 0; c < FQ_QK / 32; c++) {
+#pragma GCC unroll 8   /* constant c: the decoders' shifts and picks resolve */
+        for (int c = 0; c < FQ_QK / 32; c++) {   /* q straight from the blocks, no buffer */
             __m256i q[8];
             for (int r = 0; r < 8; r++)
-                q[r] = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(u[r].q + 32 * c)), flip);
+                q[r] = _mm256_xor_si256(r < nrows ? kq(blk[r], c) : _mm256_setzero_si256(), flip);
             fq_avx_transpose8x32(q);
             for (int v = 0; v < 8; v++) t->q[64 * b + 8 * c + v] = q[v];
         }
@@ -202,6 +206,10 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
 #define FQ_GR_BCAST4 fq_gemm_bcast4
 #include "gemm_run.h"
 
+/* What a family's packer decodes with: the 32-blocks' unpacker, the K family's kmeta and kq. */
+#define FQ_GEMM_DECODERS_32(name) fq_avx_unpack_##name
+#define FQ_GEMM_DECODERS_K(name) fq_avx_kmeta_##name, fq_avx_kq_##name, fq_avx_kg_##name
+
 /* Values per scale: a whole block for 32-blocks, the type's G (16 or 32) for the K family. */
 #define FQ_GEMM_G_32(name) 32
 #define FQ_GEMM_G_K(name) fq_avx_kg_##name
@@ -218,7 +226,7 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
         const int rows8 = nrows - r0 < 8 ? nrows - r0 : 8;                                       \
         for (int64_t b0 = 0; b0 < nb; b0 += PER_TILE) {                                          \
             const int nblk = (int)(nb - b0 < PER_TILE ? nb - b0 : PER_TILE);                     \
-            fq_gemm_pack##FAMILY(fq_avx_unpack_##name, ts, SIGNED, w + r0 * row_bytes, row_bytes, \
+            fq_gemm_pack##FAMILY(FQ_GEMM_DECODERS_##FAMILY(name), ts, SIGNED, w + r0 * row_bytes, row_bytes, \
                                  rows8, b0, nblk, &tile);                                        \
             int64_t j = 0;                                                                       \
             for (; j + FQ_GEMM_PASS_##FAMILY <= n; j += FQ_GEMM_PASS_##FAMILY)                   \
@@ -241,7 +249,7 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
     fq_gemm_tile16 tile;                                                                         \
     for (int64_t b0 = 0; b0 < nb; b0 += PER_TILE16) {                                            \
         const int nblk = (int)(nb - b0 < PER_TILE16 ? nb - b0 : PER_TILE16);                     \
-        FQ_GEMM_PACK16(FAMILY, fq_avx_unpack_##name, ts, SIGNED, w, row_bytes, nrows, b0, nblk,  \
+        FQ_GEMM_PACK16(FAMILY, name, ts, SIGNED, w, row_bytes, nrows, b0, nblk,                  \
                        &t8, &tile);                                                              \
         int64_t j = 0;                                                                           \
         for (; j + FQ_GEMM_PASS_##FAMILY <= n; j += FQ_GEMM_PASS_##FAMILY)                       \

@@ -35,11 +35,12 @@ FQ_AVX_INLINE void fq_gemm_merge_float(__m512 *dst, const __m256 *src, int count
 #define FQ_GEMM_SCALES_K 16
 
 /* Rows 0..nrows-1 (<= 16), blocks b0 .. b0 + nblk, packed by the family's 8-row packer. */
-#define FQ_GEMM_PACK16(FAMILY, unpack, ts, signed_q, w, row_bytes, nrows, b0, nblk, t8, t)       \
+#define FQ_GEMM_PACK16(FAMILY, name, ts, signed_q, w, row_bytes, nrows, b0, nblk, t8, t)         \
     for (int half = 0; half < 2; half++) {                                                       \
         const int left = (nrows) - 8 * half; /* rows of this half: 0..8 */                      \
         const int rows8 = left < 0 ? 0 : left > 8 ? 8 : left;                                    \
-        fq_gemm_pack##FAMILY(unpack, ts, signed_q, (w) + 8 * half * (row_bytes), row_bytes,      \
+        fq_gemm_pack##FAMILY(FQ_GEMM_DECODERS_##FAMILY(name), ts, signed_q,                      \
+                             (w) + 8 * half * (row_bytes), row_bytes,                            \
                              rows8, b0, nblk, t8);                                               \
         fq_gemm_merge_int((t)->q, (t8)->q, FQ_GEMM_BLOCK_##FAMILY / 4 * (nblk), half);           \
         fq_gemm_merge_int((t)->sc, (t8)->sc, FQ_GEMM_SCALES_##FAMILY * (nblk), half);            \

@@ -9,7 +9,7 @@ FQ_AVX_INLINE __m256i fq_avx_bits2(__m256i v, int shift) {
     return _mm256_and_si256(_mm256_srli_epi16(v, shift), _mm256_set1_epi8(3));
 }
 
-/* Each type gives its block in two parts, used by the unpacker (GEMM tiles), the q8 block sums
+/* Each type gives its block in two parts, used by the GEMM packer (tiles), the q8 block sums
  * (GEMV, dots; q stays in registers) and the f32 scales:
  *   kmeta(blk, sc, mn, d, dmin): scales and mins as int16 (G values per scale, see avx2_common.h);
  *   kq(blk, c):                  q of values 32c .. 32c+31 as bytes. */
