@@ -192,7 +192,7 @@ def test_q8_gemm_tiles_over_long_rows(backend, name, n):
     tile's K chunk (2048 for 8 rows, 1024 for the AVX-512 build's 16) are summed over several
     chunks. 4352 = 17 x 256 values: full chunks and a partial one; 19 rows: a full tile and a
     partial one; 6 columns: a pass of 4 + 2 (8-row tiles); 27: passes of 4 or 8 and a rest, the
-    AVX-512 build's 16-row tiles (from 20 columns for the K family)."""
+    AVX-512 build's 16-row tiles (from 12 columns for the K family)."""
     rows, cols = 19, 4352
     t = fusedq.QuantizedTensor.from_bytes(random_blocks(QTYPES[name], rows, cols, seed=11),
                                           name, (rows, cols))

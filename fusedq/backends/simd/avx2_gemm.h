@@ -242,7 +242,7 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
 #if FQ_SIMD_AVX512
 #include "avx512_gemm16.h"
 #define FQ_GEMM16_MIN_COLS_32 1  /* measured: 16 rows win from n = 8 (the fewest gemm gets) */
-#define FQ_GEMM16_MIN_COLS_K 20  /* K family: 8-row tiles 3-9% faster at n = 16, 16 at n = 24 */
+#define FQ_GEMM16_MIN_COLS_K 12  /* K family: 8-row tiles 5-10% faster at n = 8, 16-row 4-7% at n = 16 */
 #define FQ_GEMM16_BODY(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                                   \
     enum { PER_TILE16 = FQ_TILE16_K / FQ_GEMM_BLOCK_##FAMILY };                                  \
     fq_gemm_tile t8;                                                                             \
