@@ -106,7 +106,8 @@ FQ_AVX_INLINE __m512 fq_z_block32(fq_z_vals32_fn vals, const uint8_t *blk, const
 }
 
 /* 32-blocks. Even and odd blocks feed two accumulators (one chain would wait on FMA latency);
- * has_min: the 16 blocks' m times their activation sums (pairs of the per-16 sums) in a third. */
+ * has_min: the 16 blocks' m times their activation sums (pairs of the per-16 sums) in a third.
+ * Each 16 blocks prefetch the same bytes of the row FQ_GEMV_PREFETCH_ROWS on (Q4_0 -6%). */
 FQ_AVX_INLINE void fq_z_gemv_f32_32(fq_z_vals32_fn vals, const int ts, const int has_min, const uint8_t *w,
                                     int64_t row_bytes, int64_t nrows, int64_t nb, const float *x, float *out) {
     const float *xsum16 = x + nb * 32;
@@ -119,6 +120,7 @@ FQ_AVX_INLINE void fq_z_gemv_f32_32(fq_z_vals32_fn vals, const int ts, const int
             const int n = nb - b0 < 16 ? (int)(nb - b0) : 16;
             const uint8_t *blk = wr + b0 * ts;
             const float *xb = x + 32 * b0;
+            fq_avx_prefetch_step(wr + FQ_GEMV_PREFETCH_ROWS * row_bytes, b0 / 16, 16 * ts);
             float d[16] __attribute__((aligned(64)));
             __m512 m;
             _mm512_store_ps(d, fq_z_block_halves(blk, ts, n, has_min ? &m : NULL));
