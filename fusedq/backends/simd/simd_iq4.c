@@ -93,5 +93,29 @@ FQ_AVX_INLINE void fq_z_kvals_iq4_xs(const uint8_t *p, int pass, __m512 *v) {
 FQ_AVX_DEFINE_DOTS(iq4_xs, K, 136, 1, 0)
 FQ_AVX_DEFINE_GEMM(iq4_nl, 32, 18, 1, 0, 1)
 FQ_AVX_DEFINE_GEMM(iq4_xs, K, 136, 1, 0, 1)
-FQ_AVX_DEFINE_GEMV_32(iq4_nl, 18, 1, 0.0f, 0)
+/* IQ4_NL GEMV. Under VNNI the grid is looked up as q + 128 (unsigned bytes: vpdpbusd takes them
+ * as they are, no sign trick on the weights and activations), and the 128 * sum(x) this adds is
+ * taken back through the min term (m = -128 d against the activation block sum): GEMV 0.216 ->
+ * 0.189 ms at 2 threads. The same integers plus an offset, so float rounding differs from the
+ * AVX2 build's (maddubs would saturate on the offset grid: AVX2 keeps the sign trick). */
+#if FQ_SIMD_VNNI
+FQ_AVX_INLINE __m256i fq_avx_unpack_iq4_nl_plus128(const uint8_t *p, float *d, float *m) {
+    const block_iq4_nl *x = (const block_iq4_nl *)p;
+    *d = fq_avx_half(&x->d);
+    *m = -128.0f * *d;
+    const __m256i grid = _mm256_xor_si256(fq_avx_iq4_table(), _mm256_set1_epi8((char)0x80));
+    return _mm256_shuffle_epi8(grid, fq_avx_nibbles16(x->qs));
+}
+#define FQ_IQ4_NL_GEMV_Q8 fq_avx_unpack_iq4_nl_plus128, 18, 0, -128.0f, 0
+#else
+#define FQ_IQ4_NL_GEMV_Q8 fq_avx_unpack_iq4_nl, 18, 1, 0.0f, 0
+#endif
+void FQ_SIMD_FN(gemv_q8_iq4_nl)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,
+                                const uint8_t *xq, float *out) {
+    fq_avx_gemv_q8_32(FQ_IQ4_NL_GEMV_Q8, w, row_bytes, nrows, nb, xq, out);
+}
+void FQ_SIMD_FN(gemv_f32_iq4_nl)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,
+                                 const float *x, float *out) {
+    FQ_AVX_GEMV_F32_32(iq4_nl, 18, 0.0f, 0)
+}
 FQ_AVX_DEFINE_GEMV_K(iq4_xs, 136, 0)
