@@ -194,9 +194,10 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_krow_fn krow, const int ts, const int
                          FQ_SIMD_FN(dot_q8_##name));                                             \
     }                                                                                            \
     FQ_AVX_DEFINE_GEMV_F32_ROWS(name, ts, HAS_MIN)
-/* f32 GEMV of the 256-block types: their row dot, row by row (x carries its per-16 sums), each
- * row first prefetching the one FQ_GEMV_PREFETCH_ROWS on (Q4_K 5632x2048 at one thread: 1.21 ->
- * 0.81 ms; the hardware prefetcher alone left the loop waiting on L3). */
+/* f32 GEMV of the 256-block types: the AVX-512 build's zmm row loop (avx512_gemv_f32.h); else
+ * their row dot, row by row (x carries its per-16 sums), each row first prefetching the one
+ * FQ_GEMV_PREFETCH_ROWS on (Q4_K 5632x2048 at one thread: 1.21 -> 0.81 ms; the hardware
+ * prefetcher alone left the loop waiting on L3). */
 #if FQ_SIMD_AVX512
 #define FQ_AVX_DEFINE_GEMV_F32_ROWS(name, ts, HAS_MIN)                                             \
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \

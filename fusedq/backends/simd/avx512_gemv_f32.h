@@ -11,7 +11,7 @@
  *   32-blocks:  zvals32(blk, lo, hi): values 0-15 and 16-31 of the block, unscaled; d (and m,
  *               the half after it) of 16 blocks are fetched by one gather and converted at once;
  *   256-blocks: zkvals(blk, p, v): the ZV groups of 16 values ZV*p .. ZV*p + ZV-1 (v[k]: values
- *               16(ZV*p + k) .. +15), unscaled; scales and mins from the type's kmeta.
+ *               16(ZV*p + k) .. +15), unscaled; zkscales(blk, dsc, dmn) their scales and mins.
  * Mins meet the per-16 activation sums the driver stores after x (f32_sums in the table). */
 #ifndef FQ_AVX512_GEMV_F32_H
 #define FQ_AVX512_GEMV_F32_H
@@ -47,7 +47,7 @@ FQ_AVX_INLINE __m512i fq_z_select_bits(__m512i a, __m512i b, int mask) {
 /* Bits 0-3 from a, bits 4 and up from b. */
 FQ_AVX_INLINE __m512i fq_z_low4_then(__m512i a, __m512i b) { return fq_z_select_bits(a, b, 15); }
 
-/* Lanes with bit (k) of a mask count: the first k of 16 (k <= 0: none). */
+/* The mask of the first k of 16 lanes (k <= 0: none). */
 FQ_AVX_INLINE __mmask16 fq_z_first(int k) {
     return k >= 16 ? (__mmask16)0xFFFF : k <= 0 ? (__mmask16)0 : (__mmask16)((1u << k) - 1);
 }

@@ -299,8 +299,9 @@ FQ_AVX_INLINE void fq_z_kvals_q5_K(const uint8_t *p, int c, __m512 *v) {
  * at bits 4-7 and the table puts the high bits at 8, 9: 16 q, without shifting the nibble. */
 FQ_AVX_INLINE void fq_z_kvals_q6_K(const uint8_t *p, int h, __m512 *v) {
     const block_q6_K *x = (const block_q6_K *)p;
-    const __m512i f0 = _mm512_cvtps_epi32(_mm512_mul_ps(fq_z_field0_table(), _mm512_set1_ps(16.0f)));
-    const __m512i f1 = _mm512_cvtps_epi32(_mm512_mul_ps(fq_z_field1_table(), _mm512_set1_ps(16.0f)));
+    /* 16 * field 0 and 16 * field 1 of a 4-bit index (as fq_z_field0/1_table), and 16 times those */
+    const __m512i f0 = _mm512_setr_epi32(0, 16, 32, 48, 0, 16, 32, 48, 0, 16, 32, 48, 0, 16, 32, 48);
+    const __m512i f1 = _mm512_setr_epi32(0, 0, 0, 0, 16, 16, 16, 16, 32, 32, 32, 32, 48, 48, 48, 48);
     const __m512i f0_x16 = _mm512_slli_epi32(f0, 4), f1_x16 = _mm512_slli_epi32(f1, 4);
     for (int half = 0; half < 2; half++) {
         const __m512i a = fq_z_u8x16(x->ql + 64 * h + 16 * half), b = fq_z_u8x16(x->ql + 64 * h + 32 + 16 * half);
