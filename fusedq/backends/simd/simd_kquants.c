@@ -32,16 +32,20 @@ FQ_AVX_INLINE __m256i fq_avx_kq_q2_K(const uint8_t *p, int c) {
     return fq_avx_bits2(_mm256_loadu_si256((const __m256i *)(x->qs + 32 * (c >> 2))), 2 * (c & 3));
 }
 
-/* The 16 six-bit scales of Q3_K (minus 32) as int16. */
-FQ_AVX_INLINE __m256i fq_avx_q3_K_scales(const uint8_t *scales) {
+/* The 16 six-bit scales of Q3_K as bytes (0..63, the 32 not yet subtracted). */
+FQ_AVX_INLINE __m128i fq_avx_q3_K_scale_bytes(const uint8_t *scales) {
     uint32_t a[3];
     memcpy(a, scales, 12);
     const uint32_t lo4 = 0x0f0f0f0fu, lo2 = 0x03030303u;
-    const __m128i sc8 = _mm_setr_epi32((int)((a[0] & lo4) | ((a[2] & lo2) << 4)),
-                                       (int)((a[1] & lo4) | (((a[2] >> 2) & lo2) << 4)),
-                                       (int)(((a[0] >> 4) & lo4) | (((a[2] >> 4) & lo2) << 4)),
-                                       (int)(((a[1] >> 4) & lo4) | (((a[2] >> 6) & lo2) << 4)));
-    return _mm256_sub_epi16(_mm256_cvtepu8_epi16(sc8), _mm256_set1_epi16(32));
+    return _mm_setr_epi32((int)((a[0] & lo4) | ((a[2] & lo2) << 4)),
+                          (int)((a[1] & lo4) | (((a[2] >> 2) & lo2) << 4)),
+                          (int)(((a[0] >> 4) & lo4) | (((a[2] >> 4) & lo2) << 4)),
+                          (int)(((a[1] >> 4) & lo4) | (((a[2] >> 6) & lo2) << 4)));
+}
+
+/* The 16 six-bit scales of Q3_K (minus 32) as int16. */
+FQ_AVX_INLINE __m256i fq_avx_q3_K_scales(const uint8_t *scales) {
+    return _mm256_sub_epi16(_mm256_cvtepu8_epi16(fq_avx_q3_K_scale_bytes(scales)), _mm256_set1_epi16(32));
 }
 
 FQ_AVX_INLINE void fq_avx_kmeta_q3_K(const uint8_t *p, __m256i *sc, __m256i *mn, float *d, float *dmin) {
@@ -210,7 +214,6 @@ FQ_AVX_INLINE void fq_avx_kfloats_q6_K(const uint8_t *p, int h, int half, __m256
 #if FQ_SIMD_AVX512
 /* ---- zmm f32 GEMV values (avx512_gemv_f32.h): ZV groups of 16 per pass, unsigned as above ---- */
 enum { fq_z_kv_q2_K = 8, fq_z_kv_q3_K = 8, fq_z_kv_q4_K = 4, fq_z_kv_q5_K = 4, fq_z_kv_q6_K = 8 };
-FQ_Z_KSCALES_FROM_KMETA(q3_K)
 FQ_Z_KSCALES_FROM_KMETA(q4_K)
 FQ_Z_KSCALES_FROM_KMETA(q5_K)
 
@@ -222,6 +225,16 @@ FQ_AVX_INLINE void fq_z_kscales_q2_K(const uint8_t *p, float *dsc, float *dmn) {
     fq_z_half_pair(&x->d, &d, &dmin);
     _mm512_store_ps(dsc, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_and_si512(s, _mm512_set1_epi32(15)))));
     _mm512_store_ps(dmn, _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_srli_epi32(s, 4))));
+}
+
+/* Q3_K: six-bit scales minus 32, widened straight to 16 lanes; the min is 4 * the scale (q
+ * unsigned, dmin = d), so dmn = 4 dsc (the same bits as d * (4 sc)). */
+FQ_AVX_INLINE void fq_z_kscales_q3_K(const uint8_t *p, float *dsc, float *dmn) {
+    const block_q3_K *x = (const block_q3_K *)p;
+    const __m512i sc = _mm512_sub_epi32(_mm512_cvtepu8_epi32(fq_avx_q3_K_scale_bytes(x->scales)), _mm512_set1_epi32(32));
+    const __m512 ds = _mm512_mul_ps(_mm512_set1_ps(fq_avx_half(&x->d)), _mm512_cvtepi32_ps(sc));
+    _mm512_store_ps(dsc, ds);
+    _mm512_store_ps(dmn, _mm512_mul_ps(ds, _mm512_set1_ps(4.0f)));
 }
 
 /* Q6_K: int8 scales; the min is 32 * the scale (q unsigned); fq_z_kvals_q6_K leaves groups
