@@ -65,9 +65,11 @@ def _weight(rng, rows, cols, scale):
     return (rng.standard_normal((rows, cols)) * scale).astype(np.float32)
 
 
-def write_tiny_model(path: Path, kind: str, seed: int = 0, **overrides) -> Path:
+def write_tiny_model(path: Path, kind: str, seed: int = 0, qtypes=None, **overrides) -> Path:
+    """A tiny model of `kind` (TINY_MODELS, with overrides), weights in QTYPES or `qtypes`."""
     spec = dict(TINY_MODELS[kind])
     spec.update(overrides)
+    types = {**QTYPES, **(qtypes or {})}
     a, d, hd = spec["arch"], spec["n_embd"], spec["head_dim"]
     nh, nkv, nff = spec["n_head"], spec["n_head_kv"], spec["n_ff"]
     rng = np.random.default_rng(seed)
@@ -92,8 +94,8 @@ def write_tiny_model(path: Path, kind: str, seed: int = 0, **overrides) -> Path:
     w.add_eos_token_id(EOS)
 
     def add(name, kind_, rows, cols, scale):
-        q = fusedq.quantize(_weight(rng, rows, cols, scale), QTYPES[kind_])
-        w.add_tensor(name, np.array(q.data), raw_dtype=gguf.GGMLQuantizationType[QTYPES[kind_]])
+        q = fusedq.quantize(_weight(rng, rows, cols, scale), types[kind_])
+        w.add_tensor(name, np.array(q.data), raw_dtype=gguf.GGMLQuantizationType[types[kind_]])
 
     def add_norm(name, size):
         w.add_tensor(name, (1.0 + 0.2 * rng.standard_normal(size)).astype(np.float32))

@@ -50,6 +50,18 @@ def partial_rope_model(tmp_path_factory):
     return write_tiny_model(path, "llama", seed=3, extra={"llama.rope.dimension_count": 8})
 
 
+@pytest.fixture(scope="module")
+def kquant_model(tmp_path_factory):
+    """llama 256 wide in K-quants: f32 GEMVs that read x in their own order (Q2_K, Q3_K in the
+    AVX-512 build: gemv_x_order) beside ones that read it as it is (Q4_K, Q6_K), in one job set
+    (Q, K, V share an input) and alone."""
+    path = tmp_path_factory.mktemp("engine") / "llama_kquants.gguf"
+    qtypes = {"attn_q": "Q2_K", "attn_k": "Q3_K", "attn_v": "Q4_K", "attn_output": "Q3_K",
+              "ffn_gate": "Q2_K", "ffn_up": "Q6_K", "ffn_down": "Q3_K", "output": "Q2_K"}
+    return write_tiny_model(path, "llama", seed=5, qtypes=qtypes, n_embd=256, n_ff=512, head_dim=64,
+                            extra={"llama.rope.dimension_count": 64})
+
+
 # ---- maths: the engine computes what the numpy forward computes -------------------------------
 
 def test_round_f16_is_numpys_half_conversion():
@@ -90,6 +102,16 @@ def test_default_mode_matches_numpy_forward(tiny_models, kind, backend):
     for pos in range(12, len(IDS)):
         a, b = _run(eng, IDS[pos:pos + 1], pos), _run(ref, IDS[pos:pos + 1], pos)
         assert _cos(a, b) > 0.9999 and _rel(a, b) < 1e-2, f"decode at {pos}"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kquant_model_decode_matches_numpy_forward(kquant_model, backend):
+    """Decode (n = 1: the f32 GEMVs) and prefill of the K-quant model in exact mode."""
+    eng, ref = _pair(kquant_model, backend, activations="f32", half=False)
+    assert _rel(_run(eng, IDS[:5]), _run(ref, IDS[:5])) < 2e-6
+    for pos in range(5, 12):
+        a, b = _run(eng, IDS[pos:pos + 1], pos), _run(ref, IDS[pos:pos + 1], pos)
+        assert _rel(a, b) < 2e-6, f"decode at {pos}"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

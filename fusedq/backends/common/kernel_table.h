@@ -61,7 +61,16 @@ typedef struct fq_kernels {
     fq_gemv_q8_fn gemv_q8; /* NULL: callers use dot_q8 for n = 1 */
     fq_gemm_f32_fn gemm_f32; /* NULL: callers use dot_f32 for every n */
     fq_gemv_f32_fn gemv_f32; /* NULL: callers use dot_f32 for n = 1 */
+    /* The order in which gemv_f32 reads the values of its x row (FQ_X_*, f32_rows.h writes it):
+     * a kernel may want x permuted once per call rather than once per weight row. */
+    int gemv_x_order;
 } fq_kernels;
+
+/* Orders of an f32 GEMV's x row (gemv_x_order). FQ_X_WORDS16 (256-blocks): in each block,
+ * value 128 (i >> 3) + 32 f + 4 (i & 7) + o at position 16 (4 f + o) + i, for f, o < 4 and
+ * i < 16: the values of 2-bit field f in byte o of dword i of 64 packed bytes (Q2_K's qs) in
+ * lane i of vector 4 f + o. */
+enum { FQ_X_NATURAL = 0, FQ_X_WORDS16 = 1 };
 
 #define FQ_XSUM_GROUP 16
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "act_quant.h"
+#include "f32_rows.h"
 #include "matmul_driver.h"
 #include "omp_shim.h"
 
@@ -82,25 +83,20 @@ int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_b
     const float *xf = x;
     float *xbuf = NULL;
     int64_t x_stride = cols;
-    /* a copy of x when its rows need their per-16 sums after them, or for a GEMV from an
-     * address off the 64-byte grid (the AVX-512 f32 GEMV reloads x for every weight row: a zmm
-     * load across two cache lines costs two; 15% on Q4_0) */
+    /* a copy of x when its rows need their per-16 sums after them or the GEMV reads x in its
+     * own order (f32_rows.h), or for a GEMV from an address off the 64-byte grid (the AVX-512
+     * f32 GEMV reloads x for every weight row: a zmm load across two cache lines costs two; 15%
+     * on Q4_0) */
     const int sums = !af && k->f32_sums;
-    const int realign = !af && n == 1 && k->gemv_f32 && ((uintptr_t)x % FQ_X_ALIGN) != 0;
-    if (sums || realign) {
-        x_stride = cols + (sums ? cols / FQ_XSUM_GROUP : 0);
+    const int gemv = !af && n == 1 && k->gemv_f32;
+    const int order = gemv ? k->gemv_x_order : FQ_X_NATURAL;
+    const int realign = gemv && ((uintptr_t)x % FQ_X_ALIGN) != 0;
+    if (sums || order != FQ_X_NATURAL || realign) {
+        x_stride = fq_f32_row_floats(cols, sums);
         const size_t bytes = (size_t)(n * x_stride) * sizeof(float);
         xbuf = (float *)aligned_alloc(FQ_X_ALIGN, (bytes + FQ_X_ALIGN - 1) / FQ_X_ALIGN * FQ_X_ALIGN);
         if (!xbuf) return FQ_ENOMEM;
-        for (int64_t i = 0; i < n; i++) {
-            float *row = xbuf + i * x_stride;
-            memcpy(row, x + i * cols, (size_t)cols * sizeof(float));
-            for (int64_t g = 0; sums && g < cols / FQ_XSUM_GROUP; g++) {
-                float s = 0.0f;
-                for (int e = 0; e < FQ_XSUM_GROUP; e++) s += row[g * FQ_XSUM_GROUP + e];
-                row[cols + g] = s;
-            }
-        }
+        for (int64_t i = 0; i < n; i++) fq_f32_row(x + i * cols, cols, order, sums, xbuf + i * x_stride);
         xf = xbuf;
     }
     const int64_t ntiles = (rows + FQ_ROW_TILE - 1) / FQ_ROW_TILE;

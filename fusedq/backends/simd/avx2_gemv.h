@@ -145,6 +145,7 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
  * only a stored min is a min there), else 4 rows at a time. */
 #if FQ_SIMD_AVX512
 #define FQ_AVX_GEMV_F32_32(name, ts, MIN_PER_D, MIN_HALF)                                          \
+    _Static_assert((int)fq_z_x_order_##name == (int)FQ_X_NATURAL, "the kernel table's x order");          \
     fq_z_gemv_f32_32(fq_z_vals32_##name, ts, MIN_HALF, w, row_bytes, nrows, nb, x, out);
 #else
 #define FQ_AVX_GEMV_F32_32(name, ts, MIN_PER_D, MIN_HALF)                                          \
@@ -187,13 +188,28 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_krow_fn krow, const int ts, const int
     for (; r < nrows; r++) row_dot(w + r * row_bytes, nb, xq, 0, 1, out + r, 0);
 }
 
-#define FQ_AVX_DEFINE_GEMV_K(name, ts, HAS_MIN)                                                    \
+#define FQ_AVX_DEFINE_GEMV_Q8_K(name, ts, HAS_MIN)                                                 \
     void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                 const uint8_t *xq, float *out) {                                 \
         fq_avx_gemv_q8_K(fq_avx_krow_##name, ts, HAS_MIN, w, row_bytes, nrows, nb, xq, out,     \
                          FQ_SIMD_FN(dot_q8_##name));                                             \
-    }                                                                                            \
+    }
+#define FQ_AVX_DEFINE_GEMV_K(name, ts, HAS_MIN)                                                    \
+    FQ_AVX_DEFINE_GEMV_Q8_K(name, ts, HAS_MIN)                                                   \
     FQ_AVX_DEFINE_GEMV_F32_ROWS(name, ts, HAS_MIN)
+/* The same for Q2_K and Q3_K, whose f32 GEMV in the AVX-512 build reads x in FQ_X_WORDS16 order
+ * (fq_z_gemv_f32_words; fq_z_x_order_<name> in simd_kernels.h tells the drivers). */
+#if FQ_SIMD_AVX512
+#define FQ_AVX_DEFINE_GEMV_K_WORDS(name, ts)                                                       \
+    FQ_AVX_DEFINE_GEMV_Q8_K(name, ts, 1)                                                         \
+    void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
+                                 const float *x, float *out) {                                   \
+        _Static_assert((int)fq_z_x_order_##name == (int)FQ_X_WORDS16, "the kernel table's x order");      \
+        fq_z_gemv_f32_words(fq_z_wscales_##name, fq_z_wvals_##name, ts, w, row_bytes, nrows, nb, x, out); \
+    }
+#else
+#define FQ_AVX_DEFINE_GEMV_K_WORDS(name, ts) FQ_AVX_DEFINE_GEMV_K(name, ts, 1)
+#endif
 /* f32 GEMV of the 256-block types: the AVX-512 build's zmm row loop (avx512_gemv_f32.h); else
  * their row dot, row by row (x carries its per-16 sums), each row first prefetching the one
  * FQ_GEMV_PREFETCH_ROWS on (Q4_K 5632x2048 at one thread: 1.21 -> 0.81 ms; the hardware
@@ -202,6 +218,7 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_krow_fn krow, const int ts, const int
 #define FQ_AVX_DEFINE_GEMV_F32_ROWS(name, ts, HAS_MIN)                                             \
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out) {                                   \
+        _Static_assert((int)fq_z_x_order_##name == (int)FQ_X_NATURAL, "the kernel table's x order");      \
         fq_z_gemv_f32_K(fq_z_kscales_##name, fq_z_kvals_##name, fq_z_kv_##name, fq_avx_kg_##name, \
                         ts, HAS_MIN, w, row_bytes, nrows, nb, x, out);                           \
     }

@@ -183,5 +183,47 @@ FQ_AVX_INLINE void fq_z_gemv_f32_K(fq_z_kscales_fn kscales, fq_z_kvals_fn kvals,
     }
 }
 
+/* 256-blocks with a scale per 16 values, x in FQ_X_WORDS16 order (Q2_K, Q3_K): lane i of vector
+ * 4f + o holds value 128 (i >> 3) + 32 f + 4 (i & 7) + o, so the four vectors of one f meet the
+ * same four scale groups, 8 (i >> 3) + 2 f + ((i >> 2) & 1): their products are summed first and
+ * meet the scales (one permute of the 16) in one FMA, where x in its natural order costs a
+ * multiply and an FMA per 16 values. The packed bytes are used as they lie (dword i = bytes
+ * 4i .. 4i + 3; no widening). Per type, beside its other decoders:
+ *   zwscales(blk, dsc, dmn): d * scale and dmin * min of the 16 groups, in group order;
+ *   zwvals(blk, f, v): v[o] = vector 4f + o's values, unscaled. */
+typedef void (*fq_z_wscales_fn)(const uint8_t *blk, __m512 *dsc, __m512 *dmn);
+typedef void (*fq_z_wvals_fn)(const uint8_t *blk, int f, __m512 *v);
+
+FQ_AVX_INLINE void fq_z_gemv_f32_words(fq_z_wscales_fn wscales, fq_z_wvals_fn wvals, const int ts,
+                                       const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,
+                                       const float *x, float *out) {
+    const float *xsum16 = x + nb * FQ_QK;
+    const __m512i group = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 8, 8, 8, 8, 9, 9, 9, 9);
+    for (int64_t r = 0; r < nrows; r++) {
+        const uint8_t *wr = w + r * row_bytes;
+        const uint8_t *ahead = wr + FQ_GEMV_PREFETCH_ROWS * row_bytes;
+        __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()}, macc = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *blk = wr + b * ts;
+            const float *xb = x + FQ_QK * b;
+            fq_avx_prefetch_step(ahead, b, ts);
+            __m512 dsc, dmn;
+            wscales(blk, &dsc, &dmn);
+#pragma GCC unroll 4   /* constant f: the decoders' shifts and tables resolve, shared work is shared */
+            for (int f = 0; f < 4; f++) {
+                __m512 v[4];
+                wvals(blk, f, v);
+                __m512 t = _mm512_mul_ps(v[0], _mm512_loadu_ps(xb + 64 * f));
+#pragma GCC unroll 3
+                for (int o = 1; o < 4; o++) t = _mm512_fmadd_ps(v[o], _mm512_loadu_ps(xb + 64 * f + 16 * o), t);
+                const __m512 sc = _mm512_permutexvar_ps(_mm512_add_epi32(group, _mm512_set1_epi32(2 * f)), dsc);
+                acc[f & 1] = _mm512_fmadd_ps(t, sc, acc[f & 1]);
+            }
+            macc = _mm512_fnmadd_ps(dmn, _mm512_loadu_ps(xsum16 + 16 * b), macc);
+        }
+        out[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), macc));
+    }
+}
+
 #endif
 #endif

@@ -213,29 +213,9 @@ FQ_AVX_INLINE void fq_avx_kfloats_q6_K(const uint8_t *p, int h, int half, __m256
 
 #if FQ_SIMD_AVX512
 /* ---- zmm f32 GEMV values (avx512_gemv_f32.h): ZV groups of 16 per pass, unsigned as above ---- */
-enum { fq_z_kv_q2_K = 8, fq_z_kv_q3_K = 8, fq_z_kv_q4_K = 4, fq_z_kv_q5_K = 4, fq_z_kv_q6_K = 8 };
+enum { fq_z_kv_q4_K = 4, fq_z_kv_q5_K = 4, fq_z_kv_q6_K = 8 };
 FQ_Z_KSCALES_FROM_KMETA(q4_K)
 FQ_Z_KSCALES_FROM_KMETA(q5_K)
-
-/* Q2_K: scale and min are the low and high nibble of one byte per 16 values. */
-FQ_AVX_INLINE void fq_z_kscales_q2_K(const uint8_t *p, float *dsc, float *dmn) {
-    const block_q2_K *x = (const block_q2_K *)p;
-    const __m512i s = fq_z_u8x16(x->scales);
-    __m512 d, dmin;
-    fq_z_half_pair(&x->d, &d, &dmin);
-    _mm512_store_ps(dsc, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_and_si512(s, _mm512_set1_epi32(15)))));
-    _mm512_store_ps(dmn, _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_srli_epi32(s, 4))));
-}
-
-/* Q3_K: six-bit scales minus 32, widened straight to 16 lanes; the min is 4 * the scale (q
- * unsigned, dmin = d), so dmn = 4 dsc (the same bits as d * (4 sc)). */
-FQ_AVX_INLINE void fq_z_kscales_q3_K(const uint8_t *p, float *dsc, float *dmn) {
-    const block_q3_K *x = (const block_q3_K *)p;
-    const __m512i sc = _mm512_sub_epi32(_mm512_cvtepu8_epi32(fq_avx_q3_K_scale_bytes(x->scales)), _mm512_set1_epi32(32));
-    const __m512 ds = _mm512_mul_ps(_mm512_set1_ps(fq_avx_half(&x->d)), _mm512_cvtepi32_ps(sc));
-    _mm512_store_ps(dsc, ds);
-    _mm512_store_ps(dmn, _mm512_mul_ps(ds, _mm512_set1_ps(4.0f)));
-}
 
 /* Q6_K: int8 scales; the min is 32 * the scale (q unsigned); fq_z_kvals_q6_K leaves groups
  * 8h + 4 .. 8h + 7 (s = 2, 3) times 16, divided out here. */
@@ -257,33 +237,50 @@ FQ_AVX_INLINE __m512 fq_z_field1_table(void) {
     return _mm512_setr_ps(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
 }
 
-/* pass h: group 8h + 2s + half = bits 2s, 2s+1 of qs[32h + 16 half + i]. */
-FQ_AVX_INLINE void fq_z_kvals_q2_K(const uint8_t *p, int h, __m512 *v) {
+/* ---- Q2_K and Q3_K: x in FQ_X_WORDS16 order (fq_z_gemv_f32_words) ---- */
+
+/* Q2_K: scale and min are the low and high nibble of one byte per 16 values. */
+FQ_AVX_INLINE void fq_z_wscales_q2_K(const uint8_t *p, __m512 *dsc, __m512 *dmn) {
     const block_q2_K *x = (const block_q2_K *)p;
-    for (int half = 0; half < 2; half++) {
-        const __m512i q = fq_z_u8x16(x->qs + 32 * h + 16 * half), q_hi = _mm512_srli_epi32(q, 4);
-        v[half] = _mm512_permutexvar_ps(q, fq_z_field0_table());
-        v[2 + half] = _mm512_permutexvar_ps(q, fq_z_field1_table());
-        v[4 + half] = _mm512_permutexvar_ps(q_hi, fq_z_field0_table());
-        v[6 + half] = _mm512_permutexvar_ps(q_hi, fq_z_field1_table());
-    }
+    const __m512i s = fq_z_u8x16(x->scales);
+    __m512 d, dmin;
+    fq_z_half_pair(&x->d, &d, &dmin);
+    *dsc = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_and_si512(s, _mm512_set1_epi32(15))));
+    *dmn = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_srli_epi32(s, 4)));
 }
 
-/* pass h: as Q2_K, with bit 4h + s of hmask[16 half + i] moved to index bit 4 (the second
- * table, 4 more). */
-FQ_AVX_INLINE void fq_z_kvals_q3_K(const uint8_t *p, int h, __m512 *v) {
+/* Q3_K: six-bit scales minus 32, widened straight to 16 lanes; the min is 4 * the scale (q
+ * unsigned, dmin = d), so dmn = 4 dsc (the same bits as d * (4 sc)). */
+FQ_AVX_INLINE void fq_z_wscales_q3_K(const uint8_t *p, __m512 *dsc, __m512 *dmn) {
     const block_q3_K *x = (const block_q3_K *)p;
-    const __m512 four = _mm512_set1_ps(4.0f);
-    const __m512 f0 = fq_z_field0_table(), f1 = fq_z_field1_table();
-    const __m512 f0_hi = _mm512_add_ps(f0, four), f1_hi = _mm512_add_ps(f1, four);
-    for (int half = 0; half < 2; half++) {
-        const __m512i q = fq_z_u8x16(x->qs + 32 * h + 16 * half), hm = fq_z_u8x16(x->hmask + 16 * half);
-        const __m512i fields[2] = {q, _mm512_srli_epi32(q, 4)};   /* s = 0, 1 and s = 2, 3 */
-        for (int s = 0; s < 4; s++) {
-            const __m512i idx = fq_z_low4_then(fields[s >> 1], fq_z_move_bit(hm, 4 * h + s, 4));
-            v[2 * s + half] = s & 1 ? _mm512_permutex2var_ps(f1, idx, f1_hi) : _mm512_permutex2var_ps(f0, idx, f0_hi);
-        }
-    }
+    const __m512i sc = _mm512_sub_epi32(_mm512_cvtepu8_epi32(fq_avx_q3_K_scale_bytes(x->scales)), _mm512_set1_epi32(32));
+    *dsc = _mm512_mul_ps(_mm512_set1_ps(fq_avx_half(&x->d)), _mm512_cvtepi32_ps(sc));
+    *dmn = _mm512_mul_ps(*dsc, _mm512_set1_ps(4.0f));
+}
+
+/* The value of field f in byte o of each dword of qs: bits 8o + 2f. The 4-bit window at
+ * 8o + 4 (f >> 1) holds fields f & ~1 and f | 1; the field tables pick one (one shift serves
+ * two f). */
+FQ_AVX_INLINE void fq_z_wvals_q2_K(const uint8_t *p, int f, __m512 *v) {
+    const block_q2_K *x = (const block_q2_K *)p;
+    const __m512i q = _mm512_loadu_si512(x->qs);
+    const __m512 tab = f & 1 ? fq_z_field1_table() : fq_z_field0_table();
+#pragma GCC unroll 4
+    for (int o = 0; o < 4; o++) v[o] = _mm512_permutexvar_ps(_mm512_srli_epi32(q, 8 * o + 4 * (f >> 1)), tab);
+}
+
+/* Q3_K: as Q2_K, with the high bit at index bit 4 (the second table, 4 more): bit 4h + f of
+ * hmask[l], l = 4 (i & 7) + o, so dword i & 7 of hmask in both halves, lanes 8-15 (h = 1)
+ * shifted down by 4; moved to bit 4 of each byte and merged into the byte's window once per f. */
+FQ_AVX_INLINE void fq_z_wvals_q3_K(const uint8_t *p, int f, __m512 *v) {
+    const block_q3_K *x = (const block_q3_K *)p;
+    const __m512i q = _mm512_loadu_si512(x->qs);
+    const __m512i hm = _mm512_srlv_epi32(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x->hmask)),
+                                         _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4));
+    const __m512i win = fq_z_select_bits(fq_z_move_bit(hm, f, 4), _mm512_srli_epi32(q, 4 * (f >> 1)), 0x10101010);
+    const __m512 lo = f & 1 ? fq_z_field1_table() : fq_z_field0_table(), hi = _mm512_add_ps(lo, _mm512_set1_ps(4.0f));
+#pragma GCC unroll 4
+    for (int o = 0; o < 4; o++) v[o] = _mm512_permutex2var_ps(lo, _mm512_srli_epi32(win, 8 * o), hi);
 }
 
 /* pass c: groups 4c, 4c + 1 are the low nibbles of qs[32c .. 32c + 31], 4c + 2, 4c + 3 the high. */
@@ -341,8 +338,8 @@ FQ_AVX_DEFINE_GEMM(q4_K, K, 144, 0, 1, 8)
 FQ_AVX_DEFINE_GEMM(q5_K, K, 176, 0, 1, 4)
 FQ_AVX_DEFINE_GEMM(q6_K, K, 210, 0, 1, 2)
 
-FQ_AVX_DEFINE_GEMV_K(q2_K, 84, 1)
-FQ_AVX_DEFINE_GEMV_K(q3_K, 110, 1)
+FQ_AVX_DEFINE_GEMV_K_WORDS(q2_K, 84)
+FQ_AVX_DEFINE_GEMV_K_WORDS(q3_K, 110)
 FQ_AVX_DEFINE_GEMV_K(q4_K, 144, 1)
 FQ_AVX_DEFINE_GEMV_K(q5_K, 176, 1)
 FQ_AVX_DEFINE_GEMV_K(q6_K, 210, 1)

@@ -72,6 +72,7 @@ cdef extern from "engine.h" nogil:
         float *g
         float *u
         float *xs
+        float *xw
         float *scores
         int64_t score_len
         int max_threads
@@ -281,6 +282,8 @@ cdef class Engine:
         buf = arrays["g"]; s.g = &buf[0, 0]
         buf = arrays["u"]; s.u = &buf[0, 0]
         buf = arrays["xs"]; s.xs = &buf[0, 0]
+        arrays["xw"] = np.zeros((1, widths["xs"]), dtype=np.float32)   # one GEMV row (engine.h)
+        buf = arrays["xw"]; s.xw = &buf[0, 0]
         self._keep.append(arrays)
         cdef uint8_t[:, ::1] qbuf
         for p in range(FQ_ACT_COUNT):

@@ -6,6 +6,7 @@
 
 #include "blocks.h"
 #include "engine.h"
+#include "f32_rows.h"
 #include "omp_shim.h"
 
 #define ROW_TILE 16  /* weight rows per tile; tiles are handed out guided (see fq_matmul) */
@@ -69,34 +70,38 @@ static int64_t xq_stride(const fq_model *m, int partner, int64_t cols) {
     return cols / af->block * af->block_bytes;
 }
 
+/* Whether job L reads x through an f32 GEMV that wants it in its own order (f32_rows.h). */
+static int reads_words(const fq_linear *L, int64_t n) {
+    return L->partner == FQ_ACT_F32 && n == 1 && L->k->gemv_f32 && L->k->gemv_x_order == FQ_X_WORDS16;
+}
+
 /* The input of jobs (one x for all): quantized once per activation format they use, and, for
- * float dots that want them, copied with per-16 sums after each row (as the backend driver). */
+ * float dots that want them, rows with per-16 sums (f32_rows.h, as the backend driver), and the
+ * one row in FQ_X_WORDS16 order when a GEMV of the jobs reads that. */
 static void prepare_input(const fq_model *m, fq_scratch *s, const job *jobs, int nj, int64_t n) {
-    int need[FQ_ACT_COUNT] = {0}, list[FQ_ACT_COUNT + 1], np = 0;
+    int need[FQ_ACT_COUNT] = {0}, list[FQ_ACT_COUNT + 1], np = 0, words = 0;
     for (int j = 0; j < nj; j++) {
         const fq_linear *L = jobs[j].lin;
         need[L->partner] |= L->partner != FQ_ACT_F32 || L->k->f32_sums;
+        words |= reads_words(L, n);
     }
     for (int p = 0; p < FQ_ACT_COUNT; p++)
         if (need[p]) list[np++] = p;   /* p == FQ_ACT_F32: rows with sums */
-    if (!np) return;
+    if (!np && !words) return;
     const int64_t cols = jobs[0].lin->cols;
     FQ_OMP("omp for schedule(static)")
-    for (int64_t t = 0; t < np * n; t++) {
+    for (int64_t t = 0; t < np * n + words; t++) {
+        if (t == np * n) {   /* the GEMV row in its order (n == 1) */
+            fq_f32_row(jobs[0].x, cols, FQ_X_WORDS16, 1, s->xw);
+            continue;
+        }
         const int p = list[t / n];
         const int64_t i = t % n;
         const float *x = jobs[0].x + i * cols;
-        if (p != FQ_ACT_F32) {
+        if (p != FQ_ACT_F32)
             m->act_formats[p].quantize(x, s->xq[p] + i * xq_stride(m, p, cols), cols);
-            continue;
-        }
-        float *row = s->xs + i * (cols + cols / FQ_XSUM_GROUP);
-        memcpy(row, x, (size_t)cols * sizeof(float));
-        for (int64_t g = 0; g < cols / FQ_XSUM_GROUP; g++) {
-            float sum = 0.0f;
-            for (int e = 0; e < FQ_XSUM_GROUP; e++) sum += row[g * FQ_XSUM_GROUP + e];
-            row[cols + g] = sum;
-        }
+        else
+            fq_f32_row(x, cols, FQ_X_NATURAL, 1, s->xs + i * fq_f32_row_floats(cols, 1));
     }
 }
 
@@ -117,9 +122,10 @@ static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, 
         if (L->partner != FQ_ACT_F32)
             m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, s->xq[L->partner],
                         xq_stride(m, L->partner, cols), NULL, 0, n, out, rows);
+        else if (reads_words(L, n))
+            m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, s->xw, fq_f32_row_floats(cols, 1), n, out, rows);
         else if (k->f32_sums)
-            m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, s->xs,
-                        cols + cols / FQ_XSUM_GROUP, n, out, rows);
+            m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, s->xs, fq_f32_row_floats(cols, 1), n, out, rows);
         else
             m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, jobs[j].x, cols, n, out, rows);
     }
