@@ -65,9 +65,9 @@ def test_isa_choice_follows_cpu_and_request():
 
 def test_avx2_and_avx512_builds_agree_bitwise():
     """Both builds compile the same intrinsics in the same order (no contraction, no fast-math),
-    so every kernel but the F16 GEMM tiles, the f32 GEMV (own zmm loops in the AVX-512 build)
-    and the IQ4_NL q8 GEMV (offset grid under VNNI) must give bit-identical results; this also
-    runs the AVX2 build on machines where auto picks AVX-512."""
+    so every kernel but the F16 GEMM tiles, the f32 GEMV and GEMM of quantized types (own zmm
+    loops in the AVX-512 build) and the IQ4_NL q8 GEMV (offset grid under VNNI) must give
+    bit-identical results; this also runs the AVX2 build on machines where auto picks AVX-512."""
     from fusedq.benchmarking.inputs import activations, random_blocks
     if not cpu_has_avx2() or simd_pkg.missing_features(kernels("scalar").cpu_features(),
                                                        simd_pkg.REQUIRED_AVX512):
@@ -91,13 +91,14 @@ def test_avx2_and_avx512_builds_agree_bitwise():
                         k.select_isa(isa)
                         out[isa] = k.matmul(qt.gguf_id, w, cols, x, use_q8, 2)
                     where = f"{qt.name} n={n} q8={use_q8}"
-                    f32_gemv = n == 1 and not use_q8 and qt.block_size > 1
+                    f32_own = n in (1, 8, 32) and not use_q8 and qt.block_size > 1
                     iq4_nl_gemv = n == 1 and use_q8 and qt.name == "IQ4_NL"
-                    if (qt.name == "F16" and n >= 4) or f32_gemv or iq4_nl_gemv:
+                    if (qt.name == "F16" and n >= 4) or f32_own or iq4_nl_gemv:
                         # F16 GEMM tiles: 16 lanes per output in the AVX-512 build, 8 in the
                         # AVX2 build; f32 GEMV of quantized types: 16 lanes, one row at a time,
-                        # against 8 lanes and 4 rows: the same products summed in another order;
-                        # IQ4_NL q8 GEMV: grid + 128 under VNNI, the offset taken back in float
+                        # against 8 lanes and 4 rows, and their f32 GEMM: decoded values in
+                        # 16-lane tiles against 8-lane dots: the same products summed in another
+                        # order; IQ4_NL q8 GEMV: grid + 128 under VNNI, the offset taken back
                         diff = np.linalg.norm(out[True] - out[False]) / np.linalg.norm(out[False])
                         assert diff <= 1e-6, where
                     else:

@@ -232,6 +232,23 @@ def test_f32_gemv_over_long_rows_and_unaligned_x(backend, name):
     np.testing.assert_array_equal(t.matmul(unaligned_x, "f32", backend=backend), got)
 
 
+@pytest.mark.parametrize("name", QUANT_TYPES)
+def test_f32_gemm_over_long_rows_and_ragged_tiles(backend, name):
+    """f32 activation batches (the AVX-512 build decodes 4 rows at a time, 2048 values per row,
+    then runs 4 x 6 register tiles): 4352 values are chunks of 2048, 2048 and 256 added in turn;
+    19 rows: a call of 16 and one of 3 (row groups of 4 and 3); 4 columns (the fewest a GEMM
+    takes) and 13 (groups of 6, 6, 1). Against the exact product and the numpy reference."""
+    rows, cols = 19, 4352
+    t = fusedq.QuantizedTensor.from_bytes(random_blocks(QTYPES[name], rows, cols, seed=19),
+                                          name, (rows, cols))
+    w = gguf_quants.dequantize(t.data, gguf.GGMLQuantizationType(QTYPES[name].gguf_id))
+    for n in (4, 13):
+        x = np.random.default_rng(9 + n).standard_normal((n, cols)).astype(np.float32)
+        got = t.matmul(x, "f32", backend=backend)
+        assert rel(got, x.astype(np.float64) @ w.astype(np.float64).T) <= 1e-5, n
+        assert rel(got, t.matmul(x, "f32", backend="numpy").astype(np.float64)) <= 1e-5, n
+
+
 @pytest.mark.parametrize("name", ["F32", "F16", "BF16"])
 def test_float_gemm_tiles_with_ragged_edges(backend, name):
     """Float weights with 4+ columns take register-tiled GEMM kernels: rows, columns and the row

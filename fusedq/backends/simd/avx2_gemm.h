@@ -241,6 +241,7 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
     }
 #if FQ_SIMD_AVX512
 #include "avx512_gemm16.h"
+#include "avx512_qgemm_f32.h"
 #define FQ_GEMM16_MIN_COLS_32 1  /* measured: 16 rows win from n = 8 (the fewest gemm gets) */
 #define FQ_GEMM16_MIN_COLS_K 12  /* K family: 8-row tiles 5-10% faster at n = 8, 16-row 4-7% at n = 16 */
 #define FQ_GEMM16_BODY(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                                   \
@@ -269,7 +270,8 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
         } else {                                                                                 \
             FQ_GEMM8_BODY(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                              \
         }                                                                                        \
-    }
+    }                                                                                            \
+    FQ_AVX_DEFINE_QGEMM_F32(name, FAMILY, ts, HAS_MIN)
 #else
 #define FQ_AVX_DEFINE_GEMM(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                               \
     void FQ_SIMD_FN(gemm_q8_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,  \
