@@ -197,7 +197,7 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_krow_fn krow, const int ts, const int
 #define FQ_AVX_DEFINE_GEMV_K(name, ts, HAS_MIN)                                                    \
     FQ_AVX_DEFINE_GEMV_Q8_K(name, ts, HAS_MIN)                                                   \
     FQ_AVX_DEFINE_GEMV_F32_ROWS(name, ts, HAS_MIN)
-/* The same for Q2_K and Q3_K, whose f32 GEMV in the AVX-512 build reads x in FQ_X_WORDS16 order
+/* The same for Q2_K, Q3_K, Q6_K, whose f32 GEMV in the AVX-512 build reads x in FQ_X_WORDS16 order
  * (fq_z_gemv_f32_words; fq_z_x_order_<name> in simd_kernels.h tells the drivers). */
 #if FQ_SIMD_AVX512
 #define FQ_AVX_DEFINE_GEMV_K_WORDS(name, ts)                                                       \

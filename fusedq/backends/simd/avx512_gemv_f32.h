@@ -183,10 +183,10 @@ FQ_AVX_INLINE void fq_z_gemv_f32_K(fq_z_kscales_fn kscales, fq_z_kvals_fn kvals,
     }
 }
 
-/* 256-blocks with a scale per 16 values, x in FQ_X_WORDS16 order (Q2_K, Q3_K): lane i of vector
- * 4f + o holds value 128 (i >> 3) + 32 f + 4 (i & 7) + o, so the four vectors of one f meet the
- * same four scale groups, 8 (i >> 3) + 2 f + ((i >> 2) & 1): their products are summed first and
- * meet the scales (one permute of the 16) in one FMA, where x in its natural order costs a
+/* 256-blocks with a scale per 16 values, x in FQ_X_WORDS16 order (Q2_K, Q3_K, Q6_K): lane i of
+ * vector 4f + o holds value 128 (i >> 3) + 32 f + 4 (i & 7) + o, so the four vectors of one f meet
+ * the same four scale groups, 8 (i >> 3) + 2 f + ((i >> 2) & 1): their products are summed first
+ * and meet the scales (one permute of the 16) in one FMA, where x in its natural order costs a
  * multiply and an FMA per 16 values. The packed bytes are used as they lie (dword i = bytes
  * 4i .. 4i + 3; no widening). Per type, beside its other decoders:
  *   zwscales(blk, dsc, dmn): d * scale and dmin * min of the 16 groups, in group order;

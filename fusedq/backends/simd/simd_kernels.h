@@ -14,13 +14,13 @@
 #ifndef FQ_SIMD_X_ORDERS
 #define FQ_SIMD_X_ORDERS
 /* The x order (gemv_x_order) of each quantized type's f32 GEMV in the AVX-512 build (the AVX2
- * build reads every x as given): Q2_K and Q3_K read FQ_X_WORDS16 (avx512_gemv_f32.h). */
+ * build reads every x as given): Q2_K, Q3_K and Q6_K read FQ_X_WORDS16 (avx512_gemv_f32.h). */
 enum {
     fq_z_x_order_q4_0 = FQ_X_NATURAL, fq_z_x_order_q4_1 = FQ_X_NATURAL,
     fq_z_x_order_q5_0 = FQ_X_NATURAL, fq_z_x_order_q5_1 = FQ_X_NATURAL,
     fq_z_x_order_q8_0 = FQ_X_NATURAL, fq_z_x_order_q2_K = FQ_X_WORDS16,
     fq_z_x_order_q3_K = FQ_X_WORDS16, fq_z_x_order_q4_K = FQ_X_NATURAL,
-    fq_z_x_order_q5_K = FQ_X_NATURAL, fq_z_x_order_q6_K = FQ_X_NATURAL,
+    fq_z_x_order_q5_K = FQ_X_NATURAL, fq_z_x_order_q6_K = FQ_X_WORDS16,
     fq_z_x_order_iq4_nl = FQ_X_NATURAL, fq_z_x_order_iq4_xs = FQ_X_NATURAL,
 };
 #endif

@@ -213,20 +213,9 @@ FQ_AVX_INLINE void fq_avx_kfloats_q6_K(const uint8_t *p, int h, int half, __m256
 
 #if FQ_SIMD_AVX512
 /* ---- zmm f32 GEMV values (avx512_gemv_f32.h): ZV groups of 16 per pass, unsigned as above ---- */
-enum { fq_z_kv_q4_K = 4, fq_z_kv_q5_K = 4, fq_z_kv_q6_K = 8 };
+enum { fq_z_kv_q4_K = 4, fq_z_kv_q5_K = 4 };
 FQ_Z_KSCALES_FROM_KMETA(q4_K)
 FQ_Z_KSCALES_FROM_KMETA(q5_K)
-
-/* Q6_K: int8 scales; the min is 32 * the scale (q unsigned); fq_z_kvals_q6_K leaves groups
- * 8h + 4 .. 8h + 7 (s = 2, 3) times 16, divided out here. */
-FQ_AVX_INLINE void fq_z_kscales_q6_K(const uint8_t *p, float *dsc, float *dmn) {
-    const block_q6_K *x = (const block_q6_K *)p;
-    const __m512 ds = _mm512_mul_ps(_mm512_set1_ps(fq_avx_half(&x->d)),
-                                    _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)x->scales))));
-    const float r = 1.0f / 16;
-    _mm512_store_ps(dsc, _mm512_mul_ps(ds, _mm512_setr_ps(1, 1, 1, 1, r, r, r, r, 1, 1, 1, 1, r, r, r, r)));
-    _mm512_store_ps(dmn, _mm512_mul_ps(ds, _mm512_set1_ps(32.0f)));
-}
 
 /* The 2-bit fields of a 4-bit table index: field 0 (bits 0-1) and field 1 (bits 2-3) as floats.
  * The index holds two fields, so one shift serves two groups. */
@@ -237,7 +226,7 @@ FQ_AVX_INLINE __m512 fq_z_field1_table(void) {
     return _mm512_setr_ps(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
 }
 
-/* ---- Q2_K and Q3_K: x in FQ_X_WORDS16 order (fq_z_gemv_f32_words) ---- */
+/* ---- Q2_K, Q3_K and Q6_K: x in FQ_X_WORDS16 order (fq_z_gemv_f32_words) ---- */
 
 /* Q2_K: scale and min are the low and high nibble of one byte per 16 values. */
 FQ_AVX_INLINE void fq_z_wscales_q2_K(const uint8_t *p, __m512 *dsc, __m512 *dmn) {
@@ -303,23 +292,38 @@ FQ_AVX_INLINE void fq_z_kvals_q5_K(const uint8_t *p, int c, __m512 *v) {
     }
 }
 
-/* pass h: group 8h + 2s + half = nibble (s >> 1) of ql[64h + 32(s & 1) + 16 half + i] | bits 2s,
- * 2s+1 of qh[32h + 16 half + i] at 4, 5: 64 values, so combined as integers and converted. The
- * high bits come clean out of an integer table of the 2-bit fields; for s = 2, 3 the nibble stays
- * at bits 4-7 and the table puts the high bits at 8, 9: 16 q, without shifting the nibble. */
-FQ_AVX_INLINE void fq_z_kvals_q6_K(const uint8_t *p, int h, __m512 *v) {
+/* Q6_K: int8 scales; the min is 32 * the scale (q unsigned); fq_z_wvals_q6_K leaves groups
+ * 8h + 4 .. 8h + 7 (s = 2, 3) times 16, divided out here. */
+FQ_AVX_INLINE void fq_z_wscales_q6_K(const uint8_t *p, __m512 *dsc, __m512 *dmn) {
     const block_q6_K *x = (const block_q6_K *)p;
-    /* 16 * field 0 and 16 * field 1 of a 4-bit index (as fq_z_field0/1_table), and 16 times those */
+    const __m512 ds = _mm512_mul_ps(_mm512_set1_ps(fq_avx_half(&x->d)),
+                                    _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)x->scales))));
+    const float r = 1.0f / 16;
+    *dsc = _mm512_mul_ps(ds, _mm512_setr_ps(1, 1, 1, 1, r, r, r, r, 1, 1, 1, 1, r, r, r, r));
+    *dmn = _mm512_mul_ps(ds, _mm512_set1_ps(32.0f));
+}
+
+/* Q6_K: value 128h + 32s + l is nibble s >> 1 of ql[64h + 32 (s & 1) + l] | bits 2s, 2s + 1 of
+ * qh[32h + l] at 4, 5 (l = 4 (i & 7) + o, h = i >> 3): qh's dword i as it lies; ql's dword i & 7
+ * of ql[32 (s & 1)] in lanes 0-7 and of ql[64 + 32 (s & 1)] in lanes 8-15, one zmm from two
+ * halves. 64 values, so combined as integers and converted: the high bits come clean out of an
+ * integer table of the 2-bit fields (the window of qh at 8o + 4 (s >> 1) holds fields s & ~1 and
+ * s | 1); for s = 2, 3 the nibble stays at bits 4-7 and the table puts the high bits at 8, 9:
+ * 16 q, and the ql window is the same shift for both nibbles. */
+FQ_AVX_INLINE void fq_z_wvals_q6_K(const uint8_t *p, int s, __m512 *v) {
+    const block_q6_K *x = (const block_q6_K *)p;
+    const int a = s & 1, b = s >> 1;
+    const __m512i ql = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(x->ql + 32 * a))),
+                                          _mm256_loadu_si256((const __m256i *)(x->ql + 64 + 32 * a)), 1);
+    const __m512i qh = _mm512_loadu_si512(x->qh);
+    /* 16 * field 0 or field 1 of a 4-bit index (as fq_z_field0/1_table), 256 * for s = 2, 3 */
     const __m512i f0 = _mm512_setr_epi32(0, 16, 32, 48, 0, 16, 32, 48, 0, 16, 32, 48, 0, 16, 32, 48);
     const __m512i f1 = _mm512_setr_epi32(0, 0, 0, 0, 16, 16, 16, 16, 32, 32, 32, 32, 48, 48, 48, 48);
-    const __m512i f0_x16 = _mm512_slli_epi32(f0, 4), f1_x16 = _mm512_slli_epi32(f1, 4);
-    for (int half = 0; half < 2; half++) {
-        const __m512i a = fq_z_u8x16(x->ql + 64 * h + 16 * half), b = fq_z_u8x16(x->ql + 64 * h + 32 + 16 * half);
-        const __m512i qh = fq_z_u8x16(x->qh + 32 * h + 16 * half), qh_hi = _mm512_srli_epi32(qh, 4);
-        v[half] = _mm512_cvtepi32_ps(fq_z_select_bits(a, _mm512_permutexvar_epi32(qh, f0), 0x0F));
-        v[2 + half] = _mm512_cvtepi32_ps(fq_z_select_bits(b, _mm512_permutexvar_epi32(qh, f1), 0x0F));
-        v[4 + half] = _mm512_cvtepi32_ps(fq_z_select_bits(a, _mm512_permutexvar_epi32(qh_hi, f0_x16), 0xF0));
-        v[6 + half] = _mm512_cvtepi32_ps(fq_z_select_bits(b, _mm512_permutexvar_epi32(qh_hi, f1_x16), 0xF0));
+    const __m512i tab = _mm512_slli_epi32(a ? f1 : f0, 4 * b);
+#pragma GCC unroll 4
+    for (int o = 0; o < 4; o++) {
+        const __m512i high = _mm512_permutexvar_epi32(_mm512_srli_epi32(qh, 8 * o + 4 * b), tab);
+        v[o] = _mm512_cvtepi32_ps(fq_z_select_bits(_mm512_srli_epi32(ql, 8 * o), high, b ? 0xF0 : 0x0F));
     }
 }
 #endif
@@ -342,4 +346,4 @@ FQ_AVX_DEFINE_GEMV_K_WORDS(q2_K, 84)
 FQ_AVX_DEFINE_GEMV_K_WORDS(q3_K, 110)
 FQ_AVX_DEFINE_GEMV_K(q4_K, 144, 1)
 FQ_AVX_DEFINE_GEMV_K(q5_K, 176, 1)
-FQ_AVX_DEFINE_GEMV_K(q6_K, 210, 1)
+FQ_AVX_DEFINE_GEMV_K_WORDS(q6_K, 210)
