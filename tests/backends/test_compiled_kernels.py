@@ -249,6 +249,20 @@ def test_f32_gemm_over_long_rows_and_ragged_tiles(backend, name):
         assert rel(got, t.matmul(x, "f32", backend="numpy").astype(np.float64)) <= 1e-5, n
 
 
+@pytest.mark.parametrize("name", ["F32", "F16", "Q4_0", "Q8_0", "Q4_K"])
+def test_f32_gemm_of_rows_4kb_apart(backend, name):
+    """A batch whose x rows lie 4 KB apart (1024 floats) is read from a copy with spread rows
+    (the GEMM tiles' rows would share L1 sets), with or without per-16 sums after each row."""
+    rows, cols = 21, 1024
+    t = fusedq.QuantizedTensor.from_bytes(random_blocks(QTYPES[name], rows, cols, seed=23),
+                                          name, (rows, cols))
+    w = gguf_quants.dequantize(t.data, gguf.GGMLQuantizationType(QTYPES[name].gguf_id))
+    x = np.random.default_rng(24).standard_normal((9, cols)).astype(np.float32)
+    got = t.matmul(x, "f32", backend=backend)
+    assert rel(got, x.astype(np.float64) @ w.astype(np.float64).T) <= 1e-5
+    assert rel(got, t.matmul(x, "f32", backend="numpy").astype(np.float64)) <= 1e-5
+
+
 @pytest.mark.parametrize("name", ["F32", "F16", "BF16"])
 def test_float_gemm_tiles_with_ragged_edges(backend, name):
     """Float weights with 4+ columns take register-tiled GEMM kernels: rows, columns and the row

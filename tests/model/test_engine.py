@@ -52,13 +52,14 @@ def partial_rope_model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def kquant_model(tmp_path_factory):
-    """llama 256 wide in K-quants: f32 GEMVs that read x in their own order (Q2_K, Q3_K in the
-    AVX-512 build: gemv_x_order) beside ones that read it as it is (Q4_K, Q6_K), in one job set
-    (Q, K, V share an input) and alone."""
+    """llama 256 wide in K-quants: f32 GEMVs that read x in their own order (Q2_K, Q3_K, Q6_K in
+    the AVX-512 build: gemv_x_order) beside one that reads it as it is (Q4_K), in one job set
+    (Q, K, V share an input) and alone; ffn_down (Q8_0, no sums) has 1024 columns, so a batch's
+    rows of x as given lie 4 KB apart and the engine hands it spread rows (f32_rows.h)."""
     path = tmp_path_factory.mktemp("engine") / "llama_kquants.gguf"
     qtypes = {"attn_q": "Q2_K", "attn_k": "Q3_K", "attn_v": "Q4_K", "attn_output": "Q3_K",
-              "ffn_gate": "Q2_K", "ffn_up": "Q6_K", "ffn_down": "Q3_K", "output": "Q2_K"}
-    return write_tiny_model(path, "llama", seed=5, qtypes=qtypes, n_embd=256, n_ff=512, head_dim=64,
+              "ffn_gate": "Q2_K", "ffn_up": "Q6_K", "ffn_down": "Q8_0", "output": "Q2_K"}
+    return write_tiny_model(path, "llama", seed=5, qtypes=qtypes, n_embd=256, n_ff=1024, head_dim=64,
                             extra={"llama.rope.dimension_count": 64})
 
 

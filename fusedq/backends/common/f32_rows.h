@@ -1,6 +1,7 @@
 /* The float activation rows the f32 kernels read (fq_matmul and the model engine both write
  * them here): x, in the order the GEMV asks for (gemv_x_order), then, for types with f32_sums,
- * the cols / FQ_XSUM_GROUP sums of each 16 consecutive values of x (in x's own order). */
+ * the cols / FQ_XSUM_GROUP sums of each 16 consecutive values of x (in x's own order), rows
+ * fq_f32_row_floats apart. */
 #ifndef FQ_F32_ROWS_H
 #define FQ_F32_ROWS_H
 
@@ -9,9 +10,17 @@
 
 #include "kernel_table.h"
 
-/* Floats of one row: cols, plus the sums when `sums`. */
+/* Floats from one row to the next: cols, plus the sums when `sums`, plus a cache line when that
+ * would be a multiple of 4 KB: the GEMM tiles read 6 rows side by side, and rows 4 KB apart share
+ * L1 sets (n=128 at 2 threads: F16 GEMM 16.0 -> 13.7 ms, Q4_0 f32 17.7 -> 13.4). */
 static inline int64_t fq_f32_row_floats(int64_t cols, int sums) {
-    return cols + (sums ? cols / FQ_XSUM_GROUP : 0);
+    const int64_t floats = cols + (sums ? cols / FQ_XSUM_GROUP : 0);
+    return floats % 1024 ? floats : floats + 16;
+}
+
+/* Whether n rows of x as given (cols floats apart) would be that far apart for a GEMM. */
+static inline int fq_f32_rows_alias(int64_t cols, int64_t n) {
+    return n >= FQ_GEMM_MIN_COLS && cols % 1024 == 0;
 }
 
 /* dst = x (cols floats) in `order` (FQ_X_*; FQ_X_WORDS16 needs cols % 256 == 0), then its

@@ -84,14 +84,15 @@ int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_b
     float *xbuf = NULL;
     int64_t x_stride = cols;
     /* a copy of x when its rows need their per-16 sums after them or the GEMV reads x in its
-     * own order (f32_rows.h), or for a GEMV from an address off the 64-byte grid (the AVX-512
-     * f32 GEMV reloads x for every weight row: a zmm load across two cache lines costs two; 15%
-     * on Q4_0) */
+     * own order, or when a GEMM would read rows 4 KB apart (f32_rows.h), or for a GEMV from an
+     * address off the 64-byte grid (the AVX-512 f32 GEMV reloads x for every weight row: a zmm
+     * load across two cache lines costs two; 15% on Q4_0) */
     const int sums = !af && k->f32_sums;
     const int gemv = !af && n == 1 && k->gemv_f32;
     const int order = gemv ? k->gemv_x_order : FQ_X_NATURAL;
     const int realign = gemv && ((uintptr_t)x % FQ_X_ALIGN) != 0;
-    if (sums || order != FQ_X_NATURAL || realign) {
+    const int spread = !af && k->gemm_f32 && fq_f32_rows_alias(cols, n);
+    if (sums || order != FQ_X_NATURAL || realign || spread) {
         x_stride = fq_f32_row_floats(cols, sums);
         const size_t bytes = (size_t)(n * x_stride) * sizeof(float);
         xbuf = (float *)aligned_alloc(FQ_X_ALIGN, (bytes + FQ_X_ALIGN - 1) / FQ_X_ALIGN * FQ_X_ALIGN);

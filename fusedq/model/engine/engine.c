@@ -75,14 +75,20 @@ static int reads_words(const fq_linear *L, int64_t n) {
     return L->partner == FQ_ACT_F32 && n == 1 && L->k->gemv_f32 && L->k->gemv_x_order == FQ_X_WORDS16;
 }
 
+/* Whether job L reads the float rows prepared with sums (f32_rows.h): its kernels want the sums,
+ * or a GEMM would read the rows of x as given 4 KB apart. */
+static int reads_rows(const fq_linear *L, int64_t n) {
+    return L->partner == FQ_ACT_F32 && (L->k->f32_sums || fq_f32_rows_alias(L->cols, n));
+}
+
 /* The input of jobs (one x for all): quantized once per activation format they use, and, for
- * float dots that want them, rows with per-16 sums (f32_rows.h, as the backend driver), and the
- * one row in FQ_X_WORDS16 order when a GEMV of the jobs reads that. */
+ * float kernels that want them, rows with per-16 sums (f32_rows.h, as the backend driver), and
+ * the one row in FQ_X_WORDS16 order when a GEMV of the jobs reads that. */
 static void prepare_input(const fq_model *m, fq_scratch *s, const job *jobs, int nj, int64_t n) {
     int need[FQ_ACT_COUNT] = {0}, list[FQ_ACT_COUNT + 1], np = 0, words = 0;
     for (int j = 0; j < nj; j++) {
         const fq_linear *L = jobs[j].lin;
-        need[L->partner] |= L->partner != FQ_ACT_F32 || L->k->f32_sums;
+        need[L->partner] |= L->partner != FQ_ACT_F32 || reads_rows(L, n);
         words |= reads_words(L, n);
     }
     for (int p = 0; p < FQ_ACT_COUNT; p++)
@@ -124,7 +130,7 @@ static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, 
                         xq_stride(m, L->partner, cols), NULL, 0, n, out, rows);
         else if (reads_words(L, n))
             m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, s->xw, fq_f32_row_floats(cols, 1), n, out, rows);
-        else if (k->f32_sums)
+        else if (reads_rows(L, n))
             m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, s->xs, fq_f32_row_floats(cols, 1), n, out, rows);
         else
             m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, jobs[j].x, cols, n, out, rows);
