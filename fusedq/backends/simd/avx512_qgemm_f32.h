@@ -85,6 +85,10 @@ FQ_AVX_INLINE void fq_qgemm_tile(const float *tile, int64_t kc, const float *x, 
 #define FQ_QGEMM_TILE_ROW(R)                                                                       \
     FQ_QGEMM_TILE_CASE(R, 1) FQ_QGEMM_TILE_CASE(R, 2) FQ_QGEMM_TILE_CASE(R, 3)                   \
     FQ_QGEMM_TILE_CASE(R, 4) FQ_QGEMM_TILE_CASE(R, 5) FQ_QGEMM_TILE_CASE(R, 6)
+/* Columns of group g when n columns are split into the fewest groups of at most FQ_QGEMM_CG, as
+ * evenly as they go (8 = 4 + 4, not 6 + 2: a 2-column tile loads 4 weight vectors per 8 FMAs). */
+#define FQ_QGEMM_GROUPS(n) (((n) + FQ_QGEMM_CG - 1) / FQ_QGEMM_CG)
+#define FQ_QGEMM_COLS(n, g) ((int)((n) / FQ_QGEMM_GROUPS(n) + ((g) < (n) % FQ_QGEMM_GROUPS(n))))
 #define FQ_QGEMM_DECODE_32(name, ts, HAS_MIN) fq_qgemm_decode_32(fq_avx_floats_##name, ts, HAS_MIN
 #define FQ_QGEMM_DECODE_K(name, ts, HAS_MIN)                                                       \
     fq_qgemm_decode_K(fq_avx_kscales_##name, fq_avx_kfloats_##name, fq_avx_kv_##name,           \
@@ -105,8 +109,8 @@ FQ_AVX_INLINE void fq_qgemm_tile(const float *tile, int64_t kc, const float *x, 
                 for (int r = 0; r < R; r++)                                                      \
                     FQ_QGEMM_DECODE_##FAMILY(name, ts, HAS_MIN), w + (r0 + r) * row_bytes + b0 * ts, \
                                              nblk, tile + r * kc);                               \
-                for (int64_t c0 = 0; c0 < n; c0 += FQ_QGEMM_CG) {                                \
-                    const int C = n - c0 < FQ_QGEMM_CG ? (int)(n - c0) : FQ_QGEMM_CG;            \
+                for (int64_t c0 = 0, g = 0; c0 < n; c0 += FQ_QGEMM_COLS(n, g), g++) {            \
+                    const int C = FQ_QGEMM_COLS(n, g);                                           \
                     const float *xc = x + c0 * xs + b0 * BS;                                     \
                     float *oc = out + c0 * os + r0;                                              \
                     switch (FQ_QGEMM_CG * R + C) {                                               \
