@@ -204,6 +204,7 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
 #define FQ_GR_FN(f) f
 #define FQ_GR_DOT_RUN fq_gemm_dot_run
 #define FQ_GR_BCAST4 fq_gemm_bcast4
+#include "avx2_qgemm_f32.h"
 #include "gemm_run.h"
 
 /* What a family's packer decodes with: the 32-blocks' unpacker, the K family's kmeta and kq. */
@@ -241,7 +242,6 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
     }
 #if FQ_SIMD_AVX512
 #include "avx512_gemm16.h"
-#include "avx512_qgemm_f32.h"
 #define FQ_GEMM16_MIN_COLS_32 1  /* measured: 16 rows win from n = 8 (the fewest gemm gets) */
 #define FQ_GEMM16_MIN_COLS_K 12  /* K family: 8-row tiles 5-10% faster at n = 8, 16-row 4-7% at n = 16 */
 #define FQ_GEMM16_BODY(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                                   \
@@ -278,7 +278,8 @@ FQ_AVX_INLINE void fq_gemm_dot_run(const fq_gemm_tile *t, int v0, const int coun
                                 const uint8_t *xq, int64_t xs, int64_t n, float *out,            \
                                 int64_t os) {                                                    \
         FQ_GEMM8_BODY(name, FAMILY, ts, SIGNED, HAS_MIN, DEPTH)                                  \
-    }
+    }                                                                                            \
+    FQ_AVX_DEFINE_QGEMM_F32(name, FAMILY, ts, HAS_MIN)
 #endif
 
 #endif

@@ -39,7 +39,6 @@ void fq_simd_select_isa(int avx512);
                                 const uint8_t *xq, float *out);                                  \
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out);                                    \
-    /* AVX-512 build only (avx512_qgemm_f32.h) */                                               \
     void FQ_SIMD_FN(gemm_f32_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,  \
                                  const float *x, int64_t xs, int64_t n, float *out, int64_t os);
 

@@ -21,11 +21,9 @@
 #define QUANT_ROW(ISA, id, NAME, bs, ts, partner, name)                                            \
     {id, NAME, bs, ts, partner, fq_dequant_##name, fq_##ISA##_dot_f32_##name,                    \
      fq_##ISA##_dot_q8_##name, #ISA, bs == 256 || partner == FQ_ACT_Q8_1, fq_##ISA##_gemm_q8_##name, \
-     fq_##ISA##_gemv_q8_##name, QGEMM_F32_##ISA(name), fq_##ISA##_gemv_f32_##name, X_ORDER_##ISA(name)},
+     fq_##ISA##_gemv_q8_##name, fq_##ISA##_gemm_f32_##name, fq_##ISA##_gemv_f32_##name, X_ORDER_##ISA(name)},
 #define X_ORDER_avx2(name) FQ_X_NATURAL
 #define X_ORDER_avx512(name) fq_z_x_order_##name
-#define QGEMM_F32_avx2(name) 0 /* the AVX2 build's f32 batches take dot_f32 */
-#define QGEMM_F32_avx512(name) fq_avx512_gemm_f32_##name
 #define FLOAT_ROW_AVX2(...) FLOAT_ROW(avx2, __VA_ARGS__)
 #define QUANT_ROW_AVX2(...) QUANT_ROW(avx2, __VA_ARGS__)
 #define FLOAT_ROW_AVX512(...) FLOAT_ROW(avx512, __VA_ARGS__)

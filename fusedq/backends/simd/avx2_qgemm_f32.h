@@ -1,19 +1,24 @@
-/* f32-mode GEMM of the quantized types in the AVX-512 build (gemm_f32 of their table rows).
- * Four rows at a time are decoded to their exact float values (d q + m, d sc q - dmin mn: one
- * rounding each, as the dots' terms) by the types' AVX2 decoders, FQ_QGEMM_KC values per row into
- * a 32 KB tile on the stack (L1), and a 4 x 6 tile of zmm accumulators passes it once per 6
- * columns: a weight is decoded once per call for all n columns, where dot_f32 decodes it once
- * per FQ_COLS_PER_CALL columns. The tile is the working set of one call, never W: no f32 copy of
- * W exists. Chunks of FQ_QGEMM_KC values add into out in order, so an output's summation order
- * depends on neither the thread count nor the rows a call gets. */
-#ifndef FQ_AVX512_QGEMM_F32_H
-#define FQ_AVX512_QGEMM_F32_H
+/* f32-mode GEMM of the quantized types (gemm_f32 of their table rows). Four rows at a time are
+ * decoded to their exact float values (d q + m, d sc q - dmin mn: one rounding each, as the dots'
+ * terms) by the types' AVX2 decoders, FQ_QGEMM_KC values per row into a 32 KB tile on the stack
+ * (L1), and a tile of accumulators passes it once per group of columns: 4 x 6 zmm in the AVX-512
+ * build (24 FMAs per 10 loads), the float types' 4 x 3 ymm tile in the AVX2 build. A weight is
+ * decoded once per call for all n columns, where dot_f32 decodes it once per FQ_COLS_PER_CALL
+ * columns. The tile is the working set of one call, never W: no f32 copy of W exists. Chunks of
+ * FQ_QGEMM_KC values add into out in order, so an output's summation order depends on neither
+ * the thread count nor the rows a call gets. */
+#ifndef FQ_AVX2_QGEMM_F32_H
+#define FQ_AVX2_QGEMM_F32_H
 
 #include "avx2_common.h"
+#include "avx2_float_tile.h"
 
 #if FQ_SIMD_AVX512
-
 enum { FQ_QGEMM_KC = 2048, FQ_QGEMM_RG = 4, FQ_QGEMM_CG = 6 };
+#else
+enum { FQ_QGEMM_KC = 2048, FQ_QGEMM_RG = 4, FQ_QGEMM_CG = 3 };
+#endif
+
 
 /* Blocks [0, nblk) of one row to floats at dst. */
 FQ_AVX_INLINE void fq_qgemm_decode_32(fq_avx_floats32_fn floats, const int ts, const int has_min,
@@ -55,6 +60,7 @@ FQ_AVX_INLINE void fq_qgemm_decode_K(fq_avx_kscales_fn kscales, fq_avx_kfloats_f
 }
 
 /* out[c * os + r] (+)= tile row r . x column c over kc values, for r < R, c < C. */
+#if FQ_SIMD_AVX512
 FQ_AVX_INLINE void fq_qgemm_tile(const float *tile, int64_t kc, const float *x, int64_t xs, float *out,
                                  int64_t os, const int R, const int C, const int add) {
     __m512 acc[FQ_QGEMM_RG][FQ_QGEMM_CG];
@@ -77,14 +83,29 @@ FQ_AVX_INLINE void fq_qgemm_tile(const float *tile, int64_t kc, const float *x, 
             out[c * os + r] = add ? out[c * os + r] + s : s;
         }
 }
+#else
+FQ_AVX_INLINE void fq_qgemm_tile(const float *tile, int64_t kc, const float *x, int64_t xs, float *out,
+                                 int64_t os, const int R, const int C, const int add) {
+    float part[FQ_TILE_CMAX][FQ_TILE_RMAX];
+    fq_avx_float_tile(FQ_W_F32, (const uint8_t *)tile, 4 * kc, kc, x, xs, add ? &part[0][0] : out,
+                      add ? FQ_TILE_RMAX : os, R, C);
+    for (int c = 0; add && c < C; c++)
+        for (int r = 0; r < R; r++) out[c * os + r] += part[c][r];
+}
+#endif
 
 #define FQ_QGEMM_TILE_CASE(R, C)                                                                   \
     case FQ_QGEMM_CG * (R) + (C):                                                                \
         fq_qgemm_tile(tile, kc, xc, xs, oc, os, R, C, b0 > 0);                                   \
         break;
+#if FQ_SIMD_AVX512
 #define FQ_QGEMM_TILE_ROW(R)                                                                       \
     FQ_QGEMM_TILE_CASE(R, 1) FQ_QGEMM_TILE_CASE(R, 2) FQ_QGEMM_TILE_CASE(R, 3)                   \
     FQ_QGEMM_TILE_CASE(R, 4) FQ_QGEMM_TILE_CASE(R, 5) FQ_QGEMM_TILE_CASE(R, 6)
+#else
+#define FQ_QGEMM_TILE_ROW(R)                                                                       \
+    FQ_QGEMM_TILE_CASE(R, 1) FQ_QGEMM_TILE_CASE(R, 2) FQ_QGEMM_TILE_CASE(R, 3)
+#endif
 /* Columns of group g when n columns are split into the fewest groups of at most FQ_QGEMM_CG, as
  * evenly as they go (8 = 4 + 4, not 6 + 2: a 2-column tile loads 4 weight vectors per 8 FMAs). */
 #define FQ_QGEMM_GROUPS(n) (((n) + FQ_QGEMM_CG - 1) / FQ_QGEMM_CG)
@@ -122,5 +143,4 @@ FQ_AVX_INLINE void fq_qgemm_tile(const float *tile, int64_t kc, const float *x, 
         }                                                                                        \
     }
 
-#endif
 #endif
