@@ -145,7 +145,7 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
  * only a stored min is a min there), else 4 rows at a time. */
 #if FQ_SIMD_AVX512
 #define FQ_AVX_GEMV_F32_32(name, ts, MIN_PER_D, MIN_HALF)                                          \
-    _Static_assert((int)fq_z_x_order_##name == (int)FQ_X_NATURAL, "the kernel table's x order");          \
+    _Static_assert((int)fq_z_x_order_##name == (int)FQ_X_NATURAL, "x order of the table");         \
     fq_z_gemv_f32_32(fq_z_vals32_##name, ts, MIN_HALF, w, row_bytes, nrows, nb, x, out);
 #else
 #define FQ_AVX_GEMV_F32_32(name, ts, MIN_PER_D, MIN_HALF)                                          \
@@ -204,8 +204,9 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_krow_fn krow, const int ts, const int
     FQ_AVX_DEFINE_GEMV_Q8_K(name, ts, 1)                                                         \
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out) {                                   \
-        _Static_assert((int)fq_z_x_order_##name == (int)FQ_X_WORDS16, "the kernel table's x order");      \
-        fq_z_gemv_f32_words(fq_z_wscales_##name, fq_z_wvals_##name, ts, w, row_bytes, nrows, nb, x, out); \
+        _Static_assert((int)fq_z_x_order_##name == (int)FQ_X_WORDS16, "x order of the table");     \
+        fq_z_gemv_f32_words(fq_z_wscales_##name, fq_z_wvals_##name, ts, w, row_bytes, nrows,       \
+                            nb, x, out);                                                           \
     }
 #else
 #define FQ_AVX_DEFINE_GEMV_K_WORDS(name, ts) FQ_AVX_DEFINE_GEMV_K(name, ts, 1)
@@ -218,7 +219,7 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_krow_fn krow, const int ts, const int
 #define FQ_AVX_DEFINE_GEMV_F32_ROWS(name, ts, HAS_MIN)                                             \
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out) {                                   \
-        _Static_assert((int)fq_z_x_order_##name == (int)FQ_X_NATURAL, "the kernel table's x order");      \
+        _Static_assert((int)fq_z_x_order_##name == (int)FQ_X_NATURAL, "x order of the table");     \
         fq_z_gemv_f32_K(fq_z_kscales_##name, fq_z_kvals_##name, fq_z_kv_##name, fq_avx_kg_##name, \
                         ts, HAS_MIN, w, row_bytes, nrows, nb, x, out);                           \
     }

@@ -19,7 +19,6 @@ enum { FQ_QGEMM_KC = 2048, FQ_QGEMM_RG = 4, FQ_QGEMM_CG = 6 };
 enum { FQ_QGEMM_KC = 2048, FQ_QGEMM_RG = 4, FQ_QGEMM_CG = 3 };
 #endif
 
-
 /* Blocks [0, nblk) of one row to floats at dst. */
 FQ_AVX_INLINE void fq_qgemm_decode_32(fq_avx_floats32_fn floats, const int ts, const int has_min,
                                       const uint8_t *w, int64_t nblk, float *dst) {
@@ -110,10 +109,6 @@ FQ_AVX_INLINE void fq_qgemm_tile(const float *tile, int64_t kc, const float *x, 
  * evenly as they go (8 = 4 + 4, not 6 + 2: a 2-column tile loads 4 weight vectors per 8 FMAs). */
 #define FQ_QGEMM_GROUPS(n) (((n) + FQ_QGEMM_CG - 1) / FQ_QGEMM_CG)
 #define FQ_QGEMM_COLS(n, g) ((int)((n) / FQ_QGEMM_GROUPS(n) + ((g) < (n) % FQ_QGEMM_GROUPS(n))))
-#define FQ_QGEMM_DECODE_32(name, ts, HAS_MIN) fq_qgemm_decode_32(fq_avx_floats_##name, ts, HAS_MIN
-#define FQ_QGEMM_DECODE_K(name, ts, HAS_MIN)                                                       \
-    fq_qgemm_decode_K(fq_avx_kscales_##name, fq_avx_kfloats_##name, fq_avx_kv_##name,           \
-                      fq_avx_kg_##name, ts, HAS_MIN
 #define FQ_QGEMM_BLOCK_32 32
 #define FQ_QGEMM_BLOCK_K FQ_QK
 
@@ -128,8 +123,8 @@ FQ_AVX_INLINE void fq_qgemm_tile(const float *tile, int64_t kc, const float *x, 
             for (int64_t b0 = 0; b0 < nb; b0 += PER_CHUNK) {                                     \
                 const int64_t nblk = nb - b0 < PER_CHUNK ? nb - b0 : PER_CHUNK, kc = nblk * BS;  \
                 for (int r = 0; r < R; r++)                                                      \
-                    FQ_QGEMM_DECODE_##FAMILY(name, ts, HAS_MIN), w + (r0 + r) * row_bytes + b0 * ts, \
-                                             nblk, tile + r * kc);                               \
+                    fq_qgemm_decode_##FAMILY(FQ_AVX_DECODERS_##FAMILY(name), ts, HAS_MIN,        \
+                                             w + (r0 + r) * row_bytes + b0 * ts, nblk, tile + r * kc); \
                 for (int64_t c0 = 0, g = 0; c0 < n; c0 += FQ_QGEMM_COLS(n, g), g++) {            \
                     const int C = FQ_QGEMM_COLS(n, g);                                           \
                     const float *xc = x + c0 * xs + b0 * BS;                                     \

@@ -128,10 +128,9 @@ static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, 
         if (L->partner != FQ_ACT_F32)
             m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, s->xq[L->partner],
                         xq_stride(m, L->partner, cols), NULL, 0, n, out, rows);
-        else if (reads_words(L, n))
-            m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, s->xw, fq_f32_row_floats(cols, 1), n, out, rows);
-        else if (reads_rows(L, n))
-            m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, s->xs, fq_f32_row_floats(cols, 1), n, out, rows);
+        else if (reads_words(L, n) || reads_rows(L, n))
+            m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, reads_words(L, n) ? s->xw : s->xs,
+                        fq_f32_row_floats(cols, 1), n, out, rows);
         else
             m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, NULL, 0, jobs[j].x, cols, n, out, rows);
     }
