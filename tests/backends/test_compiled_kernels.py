@@ -97,19 +97,20 @@ def test_one_dimensional_x(backend, name, mode):
 @pytest.mark.parametrize("name", ALL_TYPES)
 def test_results_do_not_depend_on_thread_count(backend, name, mode):
     qt = QTYPES[name]
-    rows, cols, n = 37, cols_for(name), 11     # several row tiles, one full + one partial group
+    rows, cols = 37, cols_for(name)     # several row tiles
     t = fusedq.QuantizedTensor.from_bytes(random_blocks(qt, rows, cols, seed=3), name, (rows, cols))
-    x = np.random.default_rng(5).standard_normal((n, cols)).astype(np.float32)
-    before = fusedq.get_num_threads()
-    try:
-        results = []
-        for threads in (1, 2, 3):
-            fusedq.set_num_threads(threads)
-            results.append(t.matmul(x, mode, backend=backend))
-    finally:
-        fusedq.set_num_threads(before)
-    for other in results[1:]:
-        assert np.array_equal(results[0].view(np.uint32), other.view(np.uint32))
+    for n in (1, 11):                   # GEMV; GEMM with one full and one partial column group
+        x = np.random.default_rng(5).standard_normal((n, cols)).astype(np.float32)
+        before = fusedq.get_num_threads()
+        try:
+            results = []
+            for threads in (1, 2, 3):
+                fusedq.set_num_threads(threads)
+                results.append(t.matmul(x, mode, backend=backend))
+        finally:
+            fusedq.set_num_threads(before)
+        for other in results[1:]:
+            assert np.array_equal(results[0].view(np.uint32), other.view(np.uint32)), n
 
 
 @pytest.mark.parametrize("name", ALL_TYPES)
