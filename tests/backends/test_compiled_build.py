@@ -92,7 +92,7 @@ def test_avx2_and_avx512_builds_agree_bitwise():
                         out[isa] = k.matmul(qt.gguf_id, w, cols, x, use_q8, 2)
                     where = f"{qt.name} n={n} q8={use_q8}"
                     f32_own = n in (1, 8, 32) and not use_q8 and qt.block_size > 1
-                    iq4_nl_gemv = n == 1 and use_q8 and qt.name == "IQ4_NL"
+                    iq4_nl_gemv = n <= 4 and use_q8 and qt.name == "IQ4_NL"   # GEMV: n <= 4
                     if (qt.name == "F16" and n >= 4) or f32_own or iq4_nl_gemv:
                         # F16 GEMM tiles: 16 lanes per output in the AVX-512 build, 8 in the
                         # AVX2 build; f32 GEMV of quantized types: 16 lanes, one row at a time,

@@ -233,6 +233,21 @@ def test_f32_gemv_over_long_rows_and_unaligned_x(backend, name):
     np.testing.assert_array_equal(t.matmul(unaligned_x, "f32", backend=backend), got)
 
 
+@pytest.mark.parametrize("name", [n for n in QUANT_TYPES if QTYPES[n].block_size == 32])
+def test_small_q8_batches_equal_their_columns_alone(backend, name):
+    """32-blocks: up to 4 columns run the GEMV (simd: each block decoded once for all of them) or
+    the per-row dots (scalar); either way every column gets the operations it gets alone: the
+    same bits. 37 rows: 9 steps of 4 rows and one row by the dots."""
+    rows, cols = 37, cols_for(name)
+    t = fusedq.QuantizedTensor.from_bytes(random_blocks(QTYPES[name], rows, cols, seed=29),
+                                          name, (rows, cols))
+    x = np.random.default_rng(30).standard_normal((4, cols)).astype(np.float32)
+    alone = np.stack([t.matmul(x[j], "q8", backend=backend) for j in range(4)])
+    for n in (2, 3, 4):
+        got = t.matmul(x[:n], "q8", backend=backend)
+        assert np.array_equal(got.view(np.uint32), alone[:n].view(np.uint32)), n
+
+
 @pytest.mark.parametrize("name", QUANT_TYPES)
 def test_f32_gemm_over_long_rows_and_ragged_tiles(backend, name):
     """f32 activation batches (the AVX-512 build decodes 4 rows at a time, 2048 values per row,

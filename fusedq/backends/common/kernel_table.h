@@ -28,10 +28,12 @@ typedef void (*fq_dot_q8_fn)(const uint8_t *wrow, int64_t nblocks, const uint8_t
 typedef void (*fq_gemm_q8_fn)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nblocks,
                               const uint8_t *xq, int64_t xq_stride, int64_t n, float *out,
                               int64_t out_stride);
-/* out[r] = dot(row r, the one quantized activation row xq) for r < nrows: GEMV over a row tile
- * in one call. */
+/* out[j * out_stride + r] = dot(row r, quantized activation row j) for r < nrows and j < nx
+ * (<= the table's gemv_cols; rows xq_stride bytes apart): GEMV over a row tile in one call, each
+ * weight block decoded once for the nx columns. */
 typedef void (*fq_gemv_q8_fn)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nblocks,
-                              const uint8_t *xq, float *out);
+                              const uint8_t *xq, int64_t xq_stride, int nx, float *out,
+                              int64_t out_stride);
 /* The same with float activation rows (x_stride in floats), for callers in f32 mode. */
 typedef void (*fq_gemm_f32_fn)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nblocks,
                                const float *x, int64_t x_stride, int64_t n, float *out,
@@ -40,6 +42,7 @@ typedef void (*fq_gemm_f32_fn)(const uint8_t *w, int64_t row_bytes, int nrows, i
 typedef void (*fq_gemv_f32_fn)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nblocks,
                                const float *x, float *out);
 #define FQ_GEMM_ROWS 16 /* rows per gemm_q8 call (the simd AVX-512 tiles take 16) */
+#define FQ_GEMV_COLS 4  /* most columns of a several-column gemv_q8 (simd 32-blocks) */
 /* Fewest columns for which callers use gemm_q8 instead of dot_q8 (measured on AVX2). */
 #define FQ_GEMM_MIN_COLS 4
 
@@ -64,6 +67,8 @@ typedef struct fq_kernels {
     /* The order in which gemv_f32 reads the values of its x row (FQ_X_*, f32_rows.h writes it):
      * a kernel may want x permuted once per call rather than once per weight row. */
     int gemv_x_order;
+    /* Most columns one gemv_q8 call takes (1: one column; callers use it for n <= gemv_cols). */
+    int gemv_cols;
 } fq_kernels;
 
 /* Orders of an f32 GEMV's x row (gemv_x_order). FQ_X_WORDS16 (256-blocks): in each block,

@@ -37,8 +37,8 @@ int fq_get_rows(const fq_kernels *k, const uint8_t *w, int64_t row_bytes, const 
 void fq_row_tile(const fq_kernels *k, const uint8_t *w, int64_t row_bytes, int64_t r0, int64_t r1,
                  int64_t nb, const uint8_t *xq, int64_t xq_stride, const float *xf,
                  int64_t x_stride, int64_t n, float *out, int64_t rows) {
-    if (xq && k->gemv_q8 && n == 1) {
-        k->gemv_q8(w + r0 * row_bytes, row_bytes, r1 - r0, nb, xq, out + r0);
+    if (xq && k->gemv_q8 && n <= k->gemv_cols) {
+        k->gemv_q8(w + r0 * row_bytes, row_bytes, r1 - r0, nb, xq, xq_stride, (int)n, out + r0, rows);
         return;
     }
     if (xq && k->gemm_q8 && n >= FQ_GEMM_MIN_COLS) {

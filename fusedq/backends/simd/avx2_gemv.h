@@ -43,46 +43,72 @@ FQ_AVX_INLINE __m128 fq_avx_halves4(const uint8_t *p, int64_t stride) {
 /* 32-blocks, 4 rows per step. The 4 rows' integer dots are reduced together (3 hadds give the
  * 4 row sums in lanes 0-3 of each 128-bit half), so converting, scaling and accumulating cost
  * one instruction per 4 rows; the scales d (field at byte 0) of the 4 rows convert at once.
- * Mins: m = min_per_d * d (Q4_0, Q5_0 with their offsets) or the half at byte 2 (min_half). */
+ * Mins: m = min_per_d * d (Q4_0, Q5_0 with their offsets) or the half at byte 2 (min_half).
+ * nx <= FQ_GEMV_COLS columns (xs bytes apart, outputs os apart): each block is decoded once for
+ * all of them, and every column gets the operations a single column gets (the same bits as nx
+ * one-column calls). */
 FQ_AVX_INLINE void fq_avx_gemv_q8_32(fq_avx_unpack32_fn unpack, const int ts, const int signed_q,
                                      const float min_per_d, const int min_half,
                                      const uint8_t *w, int64_t row_bytes, int64_t nrows,
-                                     int64_t nb, const uint8_t *xq, float *out) {
-    const fq_q8_32 *y = (const fq_q8_32 *)xq;
+                                     int64_t nb, const uint8_t *xq, int64_t xs, const int nx,
+                                     float *out, int64_t os) {
     const int has_min = min_per_d != 0.0f || min_half;
     int64_t r = 0;
     for (; r + FQ_GEMV_ROWS <= nrows; r += FQ_GEMV_ROWS) {
-        __m256 acc = _mm256_setzero_ps();
-        __m128 macc = _mm_setzero_ps();
+        __m256 acc[FQ_GEMV_COLS];
+        __m128 macc[FQ_GEMV_COLS];
+        for (int j = 0; j < nx; j++) acc[j] = _mm256_setzero_ps(), macc[j] = _mm_setzero_ps();
         const uint8_t *wr = w + r * row_bytes;
         const uint8_t *ahead = wr + FQ_GEMV_PREFETCH_ROWS * row_bytes;
         const int64_t step = FQ_GEMV_ROWS * ts;
         for (int64_t b = 0; b < nb; b++) {
             fq_avx_prefetch_step(ahead, b, step);
-            const __m256i yv = _mm256_loadu_si256((const __m256i *)y[b].qs);
-            __m256i p[FQ_GEMV_ROWS];
+            const fq_q8_32 *y[FQ_GEMV_COLS];
+            __m256i yv[FQ_GEMV_COLS], p[FQ_GEMV_COLS][FQ_GEMV_ROWS];
+            for (int j = 0; j < nx; j++) {
+                y[j] = (const fq_q8_32 *)(xq + j * xs) + b;
+                yv[j] = _mm256_loadu_si256((const __m256i *)y[j]->qs);
+            }
             for (int i = 0; i < FQ_GEMV_ROWS; i++) {
                 float d_unused, m_unused;
                 const __m256i q = unpack(wr + i * row_bytes + b * ts, &d_unused, &m_unused);
                 const __m256i uq = signed_q ? _mm256_sign_epi8(q, q) : q;
-                const __m256i xv = signed_q ? _mm256_sign_epi8(yv, q) : yv;
-                p[i] = fq_avx_dot4_acc(_mm256_setzero_si256(), uq, xv);
+                for (int j = 0; j < nx; j++) {
+                    const __m256i xv = signed_q ? _mm256_sign_epi8(yv[j], q) : yv[j];
+                    p[j][i] = fq_avx_dot4_acc(_mm256_setzero_si256(), uq, xv);
+                }
             }
-            const __m256i sums = fq_avx_hadd4_epi32(p);
             const __m128 d = fq_avx_halves4(wr + b * ts, row_bytes);
-            const __m128 dd = _mm_mul_ps(d, _mm_set1_ps(y[b].d));
-            acc = _mm256_fmadd_ps(_mm256_set_m128(dd, dd), _mm256_cvtepi32_ps(sums), acc);
-            if (has_min) {
-                const __m128 m = min_half ? fq_avx_halves4(wr + b * ts + 2, row_bytes)
-                                          : _mm_mul_ps(d, _mm_set1_ps(min_per_d));
-                macc = _mm_fmadd_ps(m, _mm_set1_ps(y[b].s), macc);
+            const __m128 m = !has_min ? _mm_setzero_ps()
+                             : min_half ? fq_avx_halves4(wr + b * ts + 2, row_bytes)
+                                        : _mm_mul_ps(d, _mm_set1_ps(min_per_d));
+            for (int j = 0; j < nx; j++) {
+                const __m256i sums = fq_avx_hadd4_epi32(p[j]);
+                const __m128 dd = _mm_mul_ps(d, _mm_set1_ps(y[j]->d));
+                acc[j] = _mm256_fmadd_ps(_mm256_set_m128(dd, dd), _mm256_cvtepi32_ps(sums), acc[j]);
+                if (has_min) macc[j] = _mm_fmadd_ps(m, _mm_set1_ps(y[j]->s), macc[j]);
             }
         }
-        _mm_storeu_ps(out + r, _mm_add_ps(fq_avx_halves_sum(acc), macc));
+        for (int j = 0; j < nx; j++) _mm_storeu_ps(out + j * os + r, _mm_add_ps(fq_avx_halves_sum(acc[j]), macc[j]));
     }
     for (; r < nrows; r++)
-        fq_avx_dot_q8_32(unpack, signed_q, ts, has_min, w + r * row_bytes, nb, xq, 0, out + r, 0, 1);
+        fq_avx_dot_q8_32(unpack, signed_q, ts, has_min, w + r * row_bytes, nb, xq, xs, out + r, os, nx);
 }
+
+/* The exported q8 GEMV of a 32-block type (fq_gemv_q8_fn): nx dispatched to constants. */
+#define FQ_AVX_GEMV_Q8_32_CASE(N, ...)                                                             \
+    case N:                                                                                      \
+        fq_avx_gemv_q8_32(__VA_ARGS__, w, row_bytes, nrows, nb, xq, xs, N, out, os);             \
+        break;
+#define FQ_AVX_DEFINE_GEMV_Q8_32(name, ...)                                                        \
+    _Static_assert(FQ_GEMV_COLS == 4, "the nx switch covers 1..4");                              \
+    void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
+                                const uint8_t *xq, int64_t xs, int nx, float *out, int64_t os) { \
+        switch (nx) {                                                                            \
+            FQ_AVX_GEMV_Q8_32_CASE(1, __VA_ARGS__) FQ_AVX_GEMV_Q8_32_CASE(2, __VA_ARGS__)        \
+            FQ_AVX_GEMV_Q8_32_CASE(3, __VA_ARGS__) FQ_AVX_GEMV_Q8_32_CASE(4, __VA_ARGS__)        \
+        }                                                                                        \
+    }
 
 /* f32 mode, 32-blocks, 4 rows per step: each x block is loaded once for the 4 rows, the rows'
  * float dots are reduced together (3 hadds) and scaled by their 4 d at once; the min term
@@ -132,11 +158,7 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
 /* The exported GEMVs of one 32-block type, q8 and f32 (fq_gemv_q8_fn, fq_gemv_f32_fn in
  * kernel_table.h). MIN_PER_D, MIN_HALF: see fq_avx_gemv_q8_32 (both 0: no min). */
 #define FQ_AVX_DEFINE_GEMV_32(name, ts, SIGNED, MIN_PER_D, MIN_HALF)                               \
-    void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
-                                const uint8_t *xq, float *out) {                                 \
-        fq_avx_gemv_q8_32(fq_avx_unpack_##name, ts, SIGNED, MIN_PER_D, MIN_HALF, w, row_bytes,   \
-                          nrows, nb, xq, out);                                                   \
-    }                                                                                            \
+    FQ_AVX_DEFINE_GEMV_Q8_32(name, fq_avx_unpack_##name, ts, SIGNED, MIN_PER_D, MIN_HALF)        \
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out) {                                   \
         FQ_AVX_GEMV_F32_32(name, ts, MIN_PER_D, MIN_HALF)                                        \
@@ -188,11 +210,13 @@ FQ_AVX_INLINE void fq_avx_gemv_q8_K(fq_avx_krow_fn krow, const int ts, const int
     for (; r < nrows; r++) row_dot(w + r * row_bytes, nb, xq, 0, 1, out + r, 0);
 }
 
+/* (The table gives the K family gemv_cols = 1; more columns would be one pass each.) */
 #define FQ_AVX_DEFINE_GEMV_Q8_K(name, ts, HAS_MIN)                                                 \
     void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
-                                const uint8_t *xq, float *out) {                                 \
-        fq_avx_gemv_q8_K(fq_avx_krow_##name, ts, HAS_MIN, w, row_bytes, nrows, nb, xq, out,     \
-                         FQ_SIMD_FN(dot_q8_##name));                                             \
+                                const uint8_t *xq, int64_t xs, int nx, float *out, int64_t os) { \
+        for (int j = 0; j < nx; j++)                                                             \
+            fq_avx_gemv_q8_K(fq_avx_krow_##name, ts, HAS_MIN, w, row_bytes, nrows, nb, xq + j * xs, \
+                             out + j * os, FQ_SIMD_FN(dot_q8_##name));                           \
     }
 #define FQ_AVX_DEFINE_GEMV_K(name, ts, HAS_MIN)                                                    \
     FQ_AVX_DEFINE_GEMV_Q8_K(name, ts, HAS_MIN)                                                   \

@@ -110,10 +110,7 @@ FQ_AVX_INLINE __m256i fq_avx_unpack_iq4_nl_plus128(const uint8_t *p, float *d, f
 #else
 #define FQ_IQ4_NL_GEMV_Q8 fq_avx_unpack_iq4_nl, 18, 1, 0.0f, 0
 #endif
-void FQ_SIMD_FN(gemv_q8_iq4_nl)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,
-                                const uint8_t *xq, float *out) {
-    fq_avx_gemv_q8_32(FQ_IQ4_NL_GEMV_Q8, w, row_bytes, nrows, nb, xq, out);
-}
+FQ_AVX_DEFINE_GEMV_Q8_32(iq4_nl, FQ_IQ4_NL_GEMV_Q8)
 void FQ_SIMD_FN(gemv_f32_iq4_nl)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb,
                                  const float *x, float *out) {
     FQ_AVX_GEMV_F32_32(iq4_nl, 18, 0.0f, 0)

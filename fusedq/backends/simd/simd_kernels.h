@@ -36,7 +36,7 @@ void fq_simd_select_isa(int avx512);
     void FQ_SIMD_FN(gemm_q8_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,  \
                                 const uint8_t *xq, int64_t xs, int64_t n, float *out, int64_t os); \
     void FQ_SIMD_FN(gemv_q8_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
-                                const uint8_t *xq, float *out);                                  \
+                                const uint8_t *xq, int64_t xs, int nx, float *out, int64_t os);  \
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out);                                    \
     void FQ_SIMD_FN(gemm_f32_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,  \

@@ -17,11 +17,13 @@
     {id, NAME, 1, ts, FQ_ACT_F32, fq_dequant_##name, fq_##ISA##_dot_f32_##name, 0, #ISA, 0, 0, 0, \
      fq_##ISA##_gemm_f32_##name},
 /* Types with a min take per-16 activation sums in f32 mode (f32_sums = 1): the K family's dots
- * and GEMVs, the AVX-512 GEMV of Q4_1 and Q5_1 (those whose q8 partner is Q8_1). */
+ * and GEMVs, the AVX-512 GEMV of Q4_1 and Q5_1 (those whose q8 partner is Q8_1). The 32-blocks'
+ * q8 GEMV takes up to FQ_GEMV_COLS columns per call, the K family's one. */
 #define QUANT_ROW(ISA, id, NAME, bs, ts, partner, name)                                            \
     {id, NAME, bs, ts, partner, fq_dequant_##name, fq_##ISA##_dot_f32_##name,                    \
      fq_##ISA##_dot_q8_##name, #ISA, bs == 256 || partner == FQ_ACT_Q8_1, fq_##ISA##_gemm_q8_##name, \
-     fq_##ISA##_gemv_q8_##name, fq_##ISA##_gemm_f32_##name, fq_##ISA##_gemv_f32_##name, X_ORDER_##ISA(name)},
+     fq_##ISA##_gemv_q8_##name, fq_##ISA##_gemm_f32_##name, fq_##ISA##_gemv_f32_##name, X_ORDER_##ISA(name), \
+     bs == 32 ? FQ_GEMV_COLS : 1},
 #define X_ORDER_avx2(name) FQ_X_NATURAL
 #define X_ORDER_avx512(name) fq_z_x_order_##name
 #define FLOAT_ROW_AVX2(...) FLOAT_ROW(avx2, __VA_ARGS__)
