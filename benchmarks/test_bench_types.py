@@ -2,7 +2,8 @@
 compiled backends in both activation modes and for ggml's mul_mat on the same raw blocks.
 
 extra_info of each fusedq entry holds ratio_to_ggml, timed side by side (alternating blocks);
-the terminal summary prints that ratio per type and n for `simd q8` (< 1 means faster than ggml).
+the terminal summary prints that ratio per type and n for each method (< 1 means faster than
+ggml), and simd f32 over simd q8, also timed side by side (the kernels issue's target: <= 2).
 Run: OMP_NUM_THREADS=2 python -m pytest benchmarks/test_bench_types.py --benchmark-only
 (-k "Q4_K and simd" to narrow it).
 """
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pytest
-from conftest import SUMMARY, run_kernel_benchmark
+from conftest import SECONDS, SUMMARY, THREADS, run_kernel_benchmark
 
 from fusedq.benchmarking import inputs, kernels
 from fusedq.types import QTYPES
@@ -41,3 +43,19 @@ def test_type(benchmark, name, n, method):
             f"{info['ratio_to_ggml']:.2f}; {info['ratio_to_ggml_min']:.2f}"
     if method.kind == "ggml":
         SUMMARY[("ggml mul_mat median ms", name, f"n={n}")] = f"{benchmark.stats.stats.median * 1e3:.3f}"
+    if method == kernels.Method("backend", "simd", "f32") and QTYPES[name].is_quantized:
+        info["f32_over_q8"] = _f32_over_q8(t, x)
+        SUMMARY[("simd f32 time / simd q8 time, side by side (median)", name, f"n={n}")] = \
+            f"{info['f32_over_q8']:.2f}"
+
+
+def _f32_over_q8(t, x) -> float:
+    """Median time of simd f32 over simd q8 on (t, x), the two timed in alternating blocks."""
+    calls = {mode: kernels.prepare(kernels.Method("backend", "simd", mode), t, x, THREADS)
+             for mode in ("f32", "q8")}
+    try:
+        times = kernels.interleaved_medians({m: c.call for m, c in calls.items()}, SECONDS)
+    finally:
+        for c in calls.values():
+            c.close()
+    return round(float(np.median(times["f32"]) / np.median(times["q8"])), 3)
