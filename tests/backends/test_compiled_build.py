@@ -96,9 +96,9 @@ def test_avx2_and_avx512_builds_agree_bitwise():
                     if (qt.name == "F16" and n >= 4) or f32_own or iq4_nl_gemv:
                         # F16 GEMM tiles: 16 lanes per output in the AVX-512 build, 8 in the
                         # AVX2 build; f32 GEMV of quantized types: 16 lanes, one row at a time,
-                        # against 8 lanes and 4 rows, and their f32 GEMM: decoded values in
-                        # 16-lane tiles against 8-lane dots: the same products summed in another
-                        # order; IQ4_NL q8 GEMV: grid + 128 under VNNI, the offset taken back
+                        # against 8 lanes and 4 rows, and their f32 GEMM: 16-lane tiles against
+                        # 8-lane ones: the same products summed in another order; IQ4_NL q8
+                        # GEMV (up to 4 columns): grid + 128 under VNNI, the offset taken back
                         diff = np.linalg.norm(out[True] - out[False]) / np.linalg.norm(out[False])
                         assert diff <= 1e-6, where
                     else:

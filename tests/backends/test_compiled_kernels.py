@@ -250,10 +250,11 @@ def test_small_q8_batches_equal_their_columns_alone(backend, name):
 
 @pytest.mark.parametrize("name", QUANT_TYPES)
 def test_f32_gemm_over_long_rows_and_ragged_tiles(backend, name):
-    """f32 activation batches (the AVX-512 build decodes 4 rows at a time, 2048 values per row,
-    then runs 4 x 6 register tiles): 4352 values are chunks of 2048, 2048 and 256 added in turn;
-    19 rows: a call of 16 and one of 3 (row groups of 4 and 3); 4 columns (the fewest a GEMM
-    takes) and 13 (groups of 6, 6, 1). Against the exact product and the numpy reference."""
+    """f32 activation batches (simd: 4 rows at a time decoded, 2048 values per row, then 4 x 6
+    (AVX-512) or 4 x 3 (AVX2) register tiles): 4352 values are chunks of 2048, 2048 and 256
+    added in turn; 19 rows: a call of 16 and one of 3 (row groups of 4 and 3); 4 columns (the
+    fewest a GEMM takes) and 13 (groups of 5, 4, 4; AVX2: 3, 3, 3, 2, 2). Against the exact
+    product and the numpy reference."""
     rows, cols = 19, 4352
     t = fusedq.QuantizedTensor.from_bytes(random_blocks(QTYPES[name], rows, cols, seed=19),
                                           name, (rows, cols))

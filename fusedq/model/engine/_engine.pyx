@@ -267,6 +267,7 @@ cdef class Engine:
         cdef int64_t nb = m.n_batch, d = m.n_embd, hd = m.head_dim
         widths = {"x": d, "h": d, "q": m.n_head * hd, "k": m.n_head_kv * hd, "v": m.n_head_kv * hd,
                   "att": m.n_head * hd, "o": d, "g": m.n_ff, "u": m.n_ff,
+            # rows + sums, + 16 floats that may spread rows 4 KB apart (f32_rows.h) + 1
             "xs": max(d, m.n_ff, m.n_head * hd) * (FQ_XSUM_GROUP + 1) // FQ_XSUM_GROUP + 17}
         cdef float[:, ::1] buf
         arrays = {}
