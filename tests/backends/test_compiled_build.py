@@ -39,14 +39,17 @@ def test_simd_target_present_and_chosen_when_the_cpu_has_it():
             resolve_backend("simd")
         pytest.skip("this CPU lacks AVX2/FMA/F16C: simd must be unavailable (checked)")
     info = resolve_backend("simd").build_info()
-    isa = simd_pkg.choose_isa(kernels("scalar").cpu_features(), os.environ.get("FUSEDQ_SIMD_ISA", "auto"))
-    assert info["target"] == {"avx2": "AVX2+FMA+F16C", "avx512": "AVX-512 (F/BW/VL/DQ/VNNI)+FMA+F16C"}[isa]
-    assert set(info["kernels"].values()) == {isa}
+    isa = simd_pkg.choose_isa(simd_pkg.probe_cpu(kernels("scalar")), os.environ.get("FUSEDQ_SIMD_ISA", "auto"))
+    assert info["target"] == {"avx2": "AVX2+FMA+F16C", "avx512": "AVX-512 (F/BW/VL/DQ/VNNI)+FMA+F16C",
+                              "amx": "AVX-512 (F/BW/VL/DQ/VNNI)+AMX-BF16+FMA+F16C"}[isa]
+    # the AMX table: the AVX-512 kernels, with the quantized types' f32 GEMM on AMX tiles
+    assert set(info["kernels"].values()) == ({"avx512", "amx"} if isa == "amx" else {isa})
     assert fusedq.available_backends()[0] == "simd"
 
 
 AVX512_CPU = dict(avx2=True, fma=True, f16c=True, os_saves_ymm=True, avx512f=True, avx512bw=True,
                   avx512vl=True, avx512dq=True, avx512vnni=True, os_saves_zmm=True)
+AMX_CPU = dict(AVX512_CPU, amx_tile=True, amx_bf16=True, os_saves_amx=True, amx_permitted=True)
 
 
 def test_isa_choice_follows_cpu_and_request():
@@ -63,6 +66,17 @@ def test_isa_choice_follows_cpu_and_request():
         simd_pkg.choose_isa(AVX512_CPU, "sse")
 
 
+def test_amx_choice_needs_cpu_os_and_permission():
+    assert simd_pkg.choose_isa(AMX_CPU, "auto") == "amx"
+    assert simd_pkg.choose_isa(AMX_CPU, "avx512") == "avx512"    # the FMA tiles on request
+    assert simd_pkg.choose_isa(AMX_CPU, "avx2") == "avx2"
+    for lacking in ("amx_bf16", "os_saves_amx", "amx_permitted"):
+        assert simd_pkg.choose_isa(dict(AMX_CPU, **{lacking: False}), "auto") == "avx512", lacking
+        with pytest.raises(BackendUnavailable, match=f"lacks {lacking}"):
+            simd_pkg.choose_isa(dict(AMX_CPU, **{lacking: False}), "amx")
+    assert simd_pkg.choose_isa(dict(AMX_CPU, avx512vnni=False), "auto") == "avx2"
+
+
 def test_avx2_and_avx512_builds_agree_bitwise():
     """Both builds compile the same intrinsics in the same order (no contraction, no fast-math),
     so every kernel but the F16 GEMM tiles, the f32 GEMV and GEMM of quantized types (own zmm
@@ -74,7 +88,8 @@ def test_avx2_and_avx512_builds_agree_bitwise():
         pytest.skip("this CPU/OS cannot run the AVX-512 build")
     resolve_backend("simd")        # loaded: its choice is restored below
     k = kernels("simd")
-    chosen = k.build_info()["target"].startswith("AVX-512")
+    target = k.build_info()["target"]
+    chosen = (target.startswith("AVX-512"), "AMX" in target)
     rows, cols = 37, 1280   # 1280: two K chunks of the 16-row tiles (1024), 37: 16 + 16 + 5 rows
     try:
         tabled = {row["name"] for row in k.kernel_table()}
@@ -104,7 +119,7 @@ def test_avx2_and_avx512_builds_agree_bitwise():
                     else:
                         np.testing.assert_array_equal(out[False], out[True], err_msg=where)
     finally:
-        k.select_isa(chosen)
+        k.select_isa(*chosen)
 
 
 def test_missing_features_names_what_is_lacking():
@@ -118,7 +133,8 @@ def test_cpu_probe_agrees_with_proc_cpuinfo():
     except OSError:
         pytest.skip("no /proc/cpuinfo")
     cpu = kernels("scalar").cpu_features()
-    for feature in ("avx2", "fma", "f16c", "avx", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512vnni"):
+    for feature in ("avx2", "fma", "f16c", "avx", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512vnni",
+                    "amx_tile", "amx_bf16"):
         flag = {"avx512vnni": "avx512_vnni"}.get(feature, feature)   # the kernel's spelling
         assert cpu[feature] == (flag in flags), feature
 

@@ -37,8 +37,10 @@ cdef extern from "matmul_driver.h" nogil:
 
 cdef extern from "cpu_features.h" nogil:
     ctypedef struct fq_cpu:
-        int x86, sse41, avx, fma, f16c, avx2, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, os_ymm, os_zmm
+        int x86, sse41, avx, fma, f16c, avx2, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni
+        int amx_tile, amx_bf16, os_ymm, os_zmm, os_amx
     void fq_detect_cpu(fq_cpu *out)
+    int fq_request_amx()
 
 
 cdef const fq_kernels *_kernels_for(int type_id) except NULL:
@@ -144,8 +146,13 @@ def cpu_features():
     return dict(x86=bool(c.x86), sse41=bool(c.sse41), avx=bool(c.avx), fma=bool(c.fma),
                 f16c=bool(c.f16c), avx2=bool(c.avx2), avx512f=bool(c.avx512f),
                 avx512bw=bool(c.avx512bw), avx512vl=bool(c.avx512vl), avx512dq=bool(c.avx512dq),
-                avx512vnni=bool(c.avx512vnni),
-                os_saves_ymm=bool(c.os_ymm), os_saves_zmm=bool(c.os_zmm))
+                avx512vnni=bool(c.avx512vnni), amx_tile=bool(c.amx_tile), amx_bf16=bool(c.amx_bf16),
+                os_saves_ymm=bool(c.os_ymm), os_saves_zmm=bool(c.os_zmm), os_saves_amx=bool(c.os_amx))
+
+
+def request_amx():
+    """Ask the OS for this process's permission to use AMX tiles (Linux); True when granted."""
+    return bool(fq_request_amx())
 
 
 def build_info():

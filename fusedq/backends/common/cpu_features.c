@@ -1,7 +1,21 @@
-/* cpuid + xgetbv probe. Compiled without any SIMD target flags, so it runs on every x86-64. */
+/* cpuid + xgetbv probe, and the AMX permission request. Compiled without any SIMD target
+ * flags, so it runs on every x86-64. */
+#define _GNU_SOURCE /* syscall() under -std=c11 */
 #include <string.h>
 
 #include "cpu_features.h"
+
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#define FQ_ARCH_REQ_XCOMP_PERM 0x1023
+#define FQ_XFEATURE_XTILEDATA 18
+int fq_request_amx(void) {
+    return syscall(SYS_arch_prctl, FQ_ARCH_REQ_XCOMP_PERM, FQ_XFEATURE_XTILEDATA) == 0;
+}
+#else
+int fq_request_amx(void) { return 0; }
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -25,6 +39,7 @@ void fq_detect_cpu(fq_cpu *out) {
     const unsigned long long xcr0 = osxsave ? read_xcr0() : 0;
     out->os_ymm = (xcr0 & 0x6) == 0x6;
     out->os_zmm = (xcr0 & 0xe6) == 0xe6;
+    out->os_amx = (xcr0 & 0x60000) == 0x60000;
     if (__get_cpuid_max(0, 0) >= 7) {
         __cpuid_count(7, 0, a, b, c, d);
         out->avx2 = (b >> 5) & 1;
@@ -33,6 +48,8 @@ void fq_detect_cpu(fq_cpu *out) {
         out->avx512bw = (b >> 30) & 1;
         out->avx512vl = (b >> 31) & 1;
         out->avx512vnni = (c >> 11) & 1;
+        out->amx_bf16 = (d >> 22) & 1;
+        out->amx_tile = (d >> 24) & 1;
     }
 }
 #else

@@ -9,8 +9,9 @@
 #include "matmul_driver.h"
 
 #define FQ_KERNEL_API_NAME "fusedq.kernel_api"
-#define FQ_KERNEL_API_VERSION 8 /* 2: gemm_q8; 3: gemv_q8; 4: gemm_f32; 5: row_tile; 6: gemv_f32;
-                                  * 7: gemv_x_order; 8: gemv_q8 over columns, gemv_cols */
+#define FQ_KERNEL_API_VERSION 9 /* 2: gemm_q8; 3: gemv_q8; 4: gemm_f32; 5: row_tile; 6: gemv_f32;
+                                  * 7: gemv_x_order; 8: gemv_q8 over columns, gemv_cols;
+                                  * 9: x_bf16x3, gemm_bf16x3 */
 
 typedef struct fq_kernel_api {
     int version;      /* FQ_KERNEL_API_VERSION of the backend that filled it */

@@ -41,6 +41,22 @@ typedef void (*fq_gemm_f32_fn)(const uint8_t *w, int64_t row_bytes, int nrows, i
 /* One f32 activation row (with its per-16 sums when f32_sums) against nrows weight rows. */
 typedef void (*fq_gemv_f32_fn)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nblocks,
                                const float *x, float *out);
+/* f32 mode on x split into three bf16 parts, hi + mid + lo == x exactly (simd AMX build,
+ * amx_gemm_f32.h). x_bf16x3 writes one column tile: ncols <= FQ_BF16X3_COLS rows of x (the rest
+ * zero) in `order` (the table's gemv_x_order: the order in which the type's decoders give its
+ * values), each scaled by a power of two, as FQ_BF16X3_TILE_BYTES(cols) bytes at dst, and the
+ * scales' inverses at col_scale[j]; gemm_bf16x3 is gemm_f32 on n columns so written (tiles
+ * consecutive, col_scale[j] for column j). */
+typedef void (*fq_x_bf16x3_fn)(const float *x, int64_t x_stride, int ncols, int64_t cols, int order,
+                               uint8_t *dst, float *col_scale);
+typedef void (*fq_gemm_bf16x3_fn)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nblocks,
+                                  const uint8_t *xs, const float *col_scale, int64_t n, float *out,
+                                  int64_t out_stride);
+#define FQ_BF16X3_COLS 16
+/* Fewest columns for which callers use gemm_bf16x3 (measured, 2 threads, 5632 x 2048: at n = 8
+ * the FMA tiles of gemm_f32 are faster for Q4_0, Q4_K, Q6_K; from n = 16 the AMX tiles). */
+#define FQ_BF16X3_MIN_COLS 16
+#define FQ_BF16X3_TILE_BYTES(cols) ((int64_t)(cols) / 32 * 3 * 1024)
 #define FQ_GEMM_ROWS 16 /* rows per gemm_q8 call (the simd AVX-512 tiles take 16) */
 #define FQ_GEMV_COLS 4  /* most columns of a several-column gemv_q8 (simd 32-blocks) */
 /* Fewest columns for which callers use gemm_q8 instead of dot_q8 (measured on AVX2). */
@@ -69,6 +85,9 @@ typedef struct fq_kernels {
     int gemv_x_order;
     /* Most columns one gemv_q8 call takes (1: one column; callers use it for n <= gemv_cols). */
     int gemv_cols;
+    /* NULL where the build has no such kernel (all but the simd AMX table): callers use gemm_f32 */
+    fq_x_bf16x3_fn x_bf16x3;
+    fq_gemm_bf16x3_fn gemm_bf16x3;
 } fq_kernels;
 
 /* Orders of an f32 GEMV's x row (gemv_x_order). FQ_X_WORDS16 (256-blocks): in each block,

@@ -67,10 +67,39 @@ void fq_row_tile(const fq_kernels *k, const uint8_t *w, int64_t row_bytes, int64
     }
 }
 
+/* f32 GEMM on bf16 parts (kernel_table.h: gemm_bf16x3): x is split once, its column tiles in
+ * parallel, then each row tile runs against all n columns. */
+static int fq_matmul_bf16x3(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_bytes,
+                            int64_t cols, const float *x, int64_t n, float *out, int nthreads) {
+    const int64_t nb = cols / k->block_size, tile_bytes = FQ_BF16X3_TILE_BYTES(cols);
+    const int64_t ntiles = (n + FQ_BF16X3_COLS - 1) / FQ_BF16X3_COLS;
+    const size_t bytes = (size_t)(ntiles * tile_bytes + n * (int64_t)sizeof(float));
+    uint8_t *xs = (uint8_t *)aligned_alloc(FQ_X_ALIGN, (bytes + FQ_X_ALIGN - 1) / FQ_X_ALIGN * FQ_X_ALIGN);
+    if (!xs) return FQ_ENOMEM;
+    float *col_scale = (float *)(xs + ntiles * tile_bytes);
+    (void)nthreads;
+    FQ_OMP("omp parallel for num_threads(nthreads) schedule(static) if(ntiles > 1)")
+    for (int64_t t = 0; t < ntiles; t++) {
+        const int64_t c0 = t * FQ_BF16X3_COLS;
+        const int ncols = (int)(n - c0 < FQ_BF16X3_COLS ? n - c0 : FQ_BF16X3_COLS);
+        k->x_bf16x3(x + c0 * cols, cols, ncols, cols, k->gemv_x_order, xs + t * tile_bytes, col_scale + c0);
+    }
+    const int64_t nrt = (rows + FQ_ROW_TILE - 1) / FQ_ROW_TILE;
+    FQ_OMP("omp parallel for num_threads(nthreads) schedule(guided)")
+    for (int64_t t = 0; t < nrt; t++) {
+        const int64_t r0 = t * FQ_ROW_TILE, r1 = r0 + FQ_ROW_TILE < rows ? r0 + FQ_ROW_TILE : rows;
+        k->gemm_bf16x3(w + r0 * row_bytes, row_bytes, (int)(r1 - r0), nb, xs, col_scale, n, out + r0, rows);
+    }
+    free(xs);
+    return FQ_OK;
+}
+
 int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_bytes, int64_t cols,
               const float *x, int64_t n, int use_q8, float *out, int nthreads) {
     const int64_t nb = cols / k->block_size;
     const fq_act_format *af = (use_q8 && k->dot_q8) ? &fq_act_formats[k->partner] : NULL;
+    if (!af && k->gemm_bf16x3 && n >= FQ_BF16X3_MIN_COLS)
+        return fq_matmul_bf16x3(k, w, rows, row_bytes, cols, x, n, out, nthreads);
     uint8_t *xq = NULL;
     int64_t xq_stride = 0;
     if (af) {

@@ -116,3 +116,7 @@ void FQ_SIMD_FN(gemv_f32_iq4_nl)(const uint8_t *w, int64_t row_bytes, int64_t nr
     FQ_AVX_GEMV_F32_32(iq4_nl, 18, 0.0f, 0)
 }
 FQ_AVX_DEFINE_GEMV_K(iq4_xs, 136, 0)
+
+/* f32 GEMM on AMX tiles (the AVX-512 build; amx_gemm_f32.h) */
+FQ_AMX_DEFINE_32(iq4_nl, 18, 0)
+FQ_AMX_DEFINE_K(iq4_xs, 136, 0)

@@ -25,8 +25,16 @@ enum {
 };
 #endif
 
-/* simd_table.c: which build's table fq_lookup returns (1: AVX-512, 0: AVX2). */
-void fq_simd_select_isa(int avx512);
+/* simd_table.c: which build's table fq_lookup returns (FQ_SIMD_TABLE_*). */
+#ifndef FQ_SIMD_TABLES
+#define FQ_SIMD_TABLES
+enum { FQ_SIMD_TABLE_AVX2 = 0, FQ_SIMD_TABLE_AVX512 = 1, FQ_SIMD_TABLE_AMX = 2 };
+#endif
+void fq_simd_select_isa(int table);
+
+/* amx_gemm_f32.h (AVX-512 build only): x split into bf16 parts for gemm_bf16x3 */
+void FQ_SIMD_FN(x_bf16x3)(const float *x, int64_t xs, int ncols, int64_t cols, int order,
+                          uint8_t *dst, float *col_scale);
 
 #define FQ_AVX_DECLARE_DOTS(name)                                                                  \
     void FQ_SIMD_FN(dot_q8_##name)(const uint8_t *w, int64_t nb, const uint8_t *xq, int64_t xs,  \
@@ -40,7 +48,10 @@ void fq_simd_select_isa(int avx512);
     void FQ_SIMD_FN(gemv_f32_##name)(const uint8_t *w, int64_t row_bytes, int64_t nrows, int64_t nb, \
                                  const float *x, float *out);                                    \
     void FQ_SIMD_FN(gemm_f32_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb,  \
-                                 const float *x, int64_t xs, int64_t n, float *out, int64_t os);
+                                 const float *x, int64_t xs, int64_t n, float *out, int64_t os); \
+    void FQ_SIMD_FN(gemm_bf16x3_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb, \
+                                    const uint8_t *xs, const float *col_scale, int64_t n,        \
+                                    float *out, int64_t os);
 
 /* simd_float.c: float weights (q8 mode is f32 mode for them) */
 #define FQ_AVX_DECLARE_FLOAT_GEMM(name)                                                            \
