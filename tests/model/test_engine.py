@@ -52,8 +52,8 @@ def partial_rope_model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def kquant_model(tmp_path_factory):
-    """llama 256 wide in K-quants: f32 GEMVs that read x in their own order (Q2_K, Q3_K, Q6_K in
-    the AVX-512 build: gemv_x_order) beside one that reads it as it is (Q4_K), in one job set
+    """llama 256 wide in K-quants: f32 GEMVs and GEMM tiles that read x in their own order (Q2_K,
+    Q3_K, Q6_K in the AVX-512 build: gemv_x_order) beside one that reads it as it is (Q4_K), in one job set
     (Q, K, V share an input) and alone; ffn_down (Q8_0, no sums) has 1024 columns, so a batch's
     rows of x as given lie 4 KB apart and the engine hands it spread rows (f32_rows.h)."""
     path = tmp_path_factory.mktemp("engine") / "llama_kquants.gguf"
@@ -107,7 +107,8 @@ def test_default_mode_matches_numpy_forward(tiny_models, kind, backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_kquant_model_decode_matches_numpy_forward(kquant_model, backend):
-    """Decode (n = 1: the f32 GEMVs) and prefill of the K-quant model in exact mode."""
+    """Decode (n = 1: the f32 GEMVs) and prefill (n = 5: the f32 GEMM tiles) of the K-quant model
+    in exact mode."""
     eng, ref = _pair(kquant_model, backend, activations="f32", half=False)
     assert _rel(_run(eng, IDS[:5]), _run(ref, IDS[:5])) < 2e-6
     for pos in range(5, 12):

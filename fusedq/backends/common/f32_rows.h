@@ -23,6 +23,13 @@ static inline int fq_f32_rows_alias(int64_t cols, int64_t n) {
     return n >= FQ_GEMM_MIN_COLS && cols % 1024 == 0;
 }
 
+/* The order in which the f32 kernel fq_row_tile picks for n columns reads x (gemv_x_order for
+ * the GEMV and the GEMM tiles, natural for the row dots). */
+static inline int fq_f32_x_order(const fq_kernels *k, int64_t n) {
+    const int ordered = (n == 1 && k->gemv_f32) || (n >= FQ_GEMM_MIN_COLS && k->gemm_f32);
+    return ordered ? k->gemv_x_order : FQ_X_NATURAL;
+}
+
 /* dst = x (cols floats) in `order` (FQ_X_*; FQ_X_WORDS16 needs cols % 256 == 0), then its
  * per-16 sums when `sums`. */
 static inline void fq_f32_row(const float *x, int64_t cols, int order, int sums, float *dst) {

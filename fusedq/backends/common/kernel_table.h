@@ -80,8 +80,9 @@ typedef struct fq_kernels {
     fq_gemv_q8_fn gemv_q8; /* NULL: callers use dot_q8 for n = 1 */
     fq_gemm_f32_fn gemm_f32; /* NULL: callers use dot_f32 for every n */
     fq_gemv_f32_fn gemv_f32; /* NULL: callers use dot_f32 for n = 1 */
-    /* The order in which gemv_f32 reads the values of its x row (FQ_X_*, f32_rows.h writes it):
-     * a kernel may want x permuted once per call rather than once per weight row. */
+    /* The order in which gemv_f32 and gemm_f32 read the values of their x rows (FQ_X_*,
+     * f32_rows.h writes it: fq_f32_x_order): a kernel may want x permuted once per call rather
+     * than once per weight row. */
     int gemv_x_order;
     /* Most columns one gemv_q8 call takes (1: one column; callers use it for n <= gemv_cols). */
     int gemv_cols;

@@ -118,7 +118,7 @@ int fq_matmul(const fq_kernels *k, const uint8_t *w, int64_t rows, int64_t row_b
      * load across two cache lines costs two; 15% on Q4_0) */
     const int sums = !af && k->f32_sums;
     const int gemv = !af && n == 1 && k->gemv_f32;
-    const int order = gemv ? k->gemv_x_order : FQ_X_NATURAL;
+    const int order = af ? FQ_X_NATURAL : fq_f32_x_order(k, n);
     const int realign = gemv && ((uintptr_t)x % FQ_X_ALIGN) != 0;
     const int spread = !af && k->gemm_f32 && fq_f32_rows_alias(cols, n);
     if (sums || order != FQ_X_NATURAL || realign || spread) {

@@ -34,7 +34,7 @@
 #include <immintrin.h>
 
 enum {
-    FQ_AMX_KC = 256,          /* weight values per row decoded at a time */
+    FQ_AMX_KC = 1024,         /* weight values per row decoded at a time */
     FQ_AMX_KB = FQ_AMX_KC / 32, /* blocks of 32 (one tile's depth) per chunk */
     FQ_AMX_CT = 32,           /* column tiles per pass (512 columns): the sums' buffer, 32 KB */
     FQ_AMX_PART = 16 * 32,    /* bf16 values in one tile */
@@ -58,21 +58,21 @@ FQ_AVX_INLINE void fq_amx_configure(void) {
     _tile_loadconfig(&c);
 }
 
-/* 32 floats (v0: values 0-15, v1: 16-31) -> their three bf16 parts, 32 values each in order. */
+/* 32 floats (v0: values 0-15, v1: 16-31) -> their three bf16 parts, each as 16 pairs: dword i
+ * holds value i (low half) and value 16 + i (high half). TDPBF16PS multiplies pair i of a weight
+ * row with pair i of an x column, so both sides only need the same pairing, and this one costs
+ * a shift and a bit select where the values in order would take a word permute. */
 FQ_AVX_INLINE void fq_amx_split32(__m512 v0, __m512 v1, __m512i part[3]) {
     const __m512i high = _mm512_set1_epi32((int)0xFFFF0000u);
-    const __m512i odd_words = _mm512_set_epi16(63, 61, 59, 57, 55, 53, 51, 49, 47, 45, 43, 41, 39, 37,
-                                               35, 33, 31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9,
-                                               7, 5, 3, 1);
     for (int p = 0; p < 2; p++) {
-        const __m512i h0 = _mm512_and_si512(_mm512_castps_si512(v0), high);
-        const __m512i h1 = _mm512_and_si512(_mm512_castps_si512(v1), high);
-        part[p] = _mm512_permutex2var_epi16(h0, odd_words, h1);
-        v0 = _mm512_sub_ps(v0, _mm512_castsi512_ps(h0));   /* exact: the bits below h0 */
-        v1 = _mm512_sub_ps(v1, _mm512_castsi512_ps(h1));
+        const __m512i b0 = _mm512_castps_si512(v0), b1 = _mm512_castps_si512(v1);
+        part[p] = fq_z_select_bits(b1, _mm512_srli_epi32(b0, 16), (int)0xFFFF0000u);
+        v0 = _mm512_sub_ps(v0, _mm512_castsi512_ps(_mm512_and_si512(b0, high)));   /* exact: the bits */
+        v1 = _mm512_sub_ps(v1, _mm512_castsi512_ps(_mm512_and_si512(b1, high)));   /* below the part */
     }
     /* what is left has at most 8 significant bits: its top half is all of it */
-    part[2] = _mm512_permutex2var_epi16(_mm512_castps_si512(v0), odd_words, _mm512_castps_si512(v1));
+    part[2] = fq_z_select_bits(_mm512_castps_si512(v1), _mm512_srli_epi32(_mm512_castps_si512(v0), 16),
+                               (int)0xFFFF0000u);
 }
 
 /* Values 32 b .. 32 b + 31 of row x in `order` (FQ_X_*, as the weights' decoders give them):
@@ -143,6 +143,24 @@ void FQ_SIMD_FN(x_bf16x3)(const float *x, int64_t xs, int ncols, int64_t cols, i
         _tile_dpbf16ps(J5, 4, 7);                                                                \
     }
 #define FQ_AMX_BLOCK_DOTS(J, T) FQ_AMX_BLOCK_DOTS6(T, J, J, J, J, J, J)
+/* The products of one x part p (0: hi, 1: mid, 2: lo) with the weight parts it meets (those
+ * whose sum of levels is at most 2), into C tile J from column tile T. */
+#define FQ_AMX_PART_DOTS(J, T, p)                                                                  \
+    {                                                                                            \
+        _tile_loadd(7, xs + (T) * tile_bytes + ((k0 + b) * 3 + (p)) * 1024, 64);                 \
+        _tile_dpbf16ps(J, 4, 7);                                                                 \
+        if ((p) < 2) _tile_dpbf16ps(J, 5, 7);                                                    \
+        if ((p) < 1) _tile_dpbf16ps(J, 6, 7);                                                    \
+    }
+/* Three or four column tiles: x parts outermost, so that a C tile's products are at most three in
+ * a row (a product waits for the one before it into the same C tile). */
+#define FQ_AMX_BLOCK_DOTS_WIDE(NT)                                                                 \
+    for (int p = 0; p < 3; p++) {                                                                \
+        FQ_AMX_PART_DOTS(0, t, p)                                                                \
+        FQ_AMX_PART_DOTS(1, t + 1, p)                                                            \
+        FQ_AMX_PART_DOTS(2, t + 2, p)                                                            \
+        if ((NT) == 4) FQ_AMX_PART_DOTS(3, t + 3, p)                                             \
+    }
 #define FQ_AMX_LOAD_A(b)                                                                           \
     _tile_loadd(4, a[b][0], 64);                                                                 \
     _tile_loadd(5, a[b][1], 64);                                                                 \
@@ -167,8 +185,7 @@ void FQ_SIMD_FN(x_bf16x3)(const float *x, int64_t xs, int ncols, int64_t cols, i
                 FQ_AMX_BLOCK_DOTS6(t, 0, 1, 0, 1, 0, 1)                                          \
                 FQ_AMX_BLOCK_DOTS6(t + 1, 2, 3, 2, 3, 2, 3)                                      \
             } else {                                                                             \
-                FQ_AMX_BLOCK_DOTS(0, t) FQ_AMX_BLOCK_DOTS(1, t + 1) FQ_AMX_BLOCK_DOTS(2, t + 2)  \
-                if (NT == 4) FQ_AMX_BLOCK_DOTS(3, t + 3)                                         \
+                FQ_AMX_BLOCK_DOTS_WIDE(NT)                                                       \
             }                                                                                    \
         }                                                                                        \
         fq_amx_store_sums(NT, SPLIT, sums + (t - c0), split);                                    \
@@ -210,83 +227,29 @@ FQ_AVX_INLINE void fq_amx_store_sums(const int nt, const int split, float (*sums
 }
 
 /* A tiles of one chunk: a[block][part] holds 16 rows x 32 values of one bf16 part. */
-typedef uint16_t fq_amx_a_tiles[FQ_AMX_KB][3][FQ_AMX_PART];
+typedef uint16_t fq_amx_parts[3][FQ_AMX_PART];   /* one block: its three parts */
 
 /* Weight values 32 b .. 32 b + 31 of row r (v0: the first 16) into the A tiles. */
-FQ_AVX_INLINE void fq_amx_put32(fq_amx_a_tiles a, int64_t b, int r, __m512 v0, __m512 v1) {
+FQ_AVX_INLINE void fq_amx_put32(fq_amx_parts *a, int64_t b, int r, __m512 v0, __m512 v1) {
     __m512i part[3];
     fq_amx_split32(v0, v1, part);
-    for (int p = 0; p < 3; p++) _mm512_store_si512(a[b] [p] + 32 * r, part[p]);
+    for (int p = 0; p < 3; p++) _mm512_store_si512(a[b][p] + 32 * r, part[p]);
 }
 
-/* The row decoders: FQ_AMX_KC values of row r from its blocks at w into the A tiles, in the order
- * of the type's zmm GEMV (avx512_gemv_f32.h; x is split in the same order), each value exact to one
- * rounding: d q (+ m), d sc q - dmin mn. 32-blocks: 8 blocks. */
-FQ_AVX_INLINE void fq_amx_decode_32(fq_z_vals32_fn vals, const int ts, const int has_min, const uint8_t *w,
-                                    int r, fq_amx_a_tiles a) {
-    float d[16] __attribute__((aligned(64))), m[16] __attribute__((aligned(64)));
-    __m512 mv;
-    _mm512_store_ps(d, fq_z_block_halves(w, ts, FQ_AMX_KB, has_min ? &mv : NULL));
-    if (has_min) _mm512_store_ps(m, mv);
-#pragma GCC unroll 8
-    for (int b = 0; b < FQ_AMX_KB; b++) {
-        __m512 lo, hi;
-        vals(w + b * ts, &lo, &hi);
-        const __m512 dv = _mm512_set1_ps(d[b]);
-        if (has_min) {
-            const __m512 mb = _mm512_set1_ps(m[b]);
-            fq_amx_put32(a, b, r, _mm512_fmadd_ps(dv, lo, mb), _mm512_fmadd_ps(dv, hi, mb));
-        } else {
-            fq_amx_put32(a, b, r, _mm512_mul_ps(dv, lo), _mm512_mul_ps(dv, hi));
-        }
-    }
-}
-
-/* 256-blocks in natural order (zkvals: ZV groups of 16 per pass, G values per scale). */
-FQ_AVX_INLINE void fq_amx_decode_K(fq_z_kscales_fn kscales, fq_z_kvals_fn kvals, const int ZV, const int G,
-                                   const int has_min, const uint8_t *w, int r, fq_amx_a_tiles a) {
-    float dsc[16] __attribute__((aligned(64))), dmn[16] __attribute__((aligned(64)));
-    kscales(w, dsc, dmn);
-#pragma GCC unroll 16
-    for (int p = 0; p < 16 / ZV; p++) {
-        __m512 v[16];
-        kvals(w, p, v);
-#pragma GCC unroll 16
-        for (int k = 0; k < ZV; k += 2) {
-            const int g = ZV * p + k;
-            const __m512 s0 = _mm512_set1_ps(dsc[g / (G / 16)]), s1 = _mm512_set1_ps(dsc[(g + 1) / (G / 16)]);
-            const __m512 m0 = _mm512_set1_ps(has_min ? dmn[g] : 0.0f), m1 = _mm512_set1_ps(has_min ? dmn[g + 1] : 0.0f);
-            fq_amx_put32(a, g / 2, r, _mm512_fmsub_ps(s0, v[k], m0), _mm512_fmsub_ps(s1, v[k + 1], m1));
-        }
-    }
-}
-
-/* 256-blocks in FQ_X_WORDS16 order (zwvals, zwscales: Q2_K, Q3_K, Q6_K). */
-FQ_AVX_INLINE void fq_amx_decode_words(fq_z_wscales_fn wscales, fq_z_wvals_fn wvals, const uint8_t *w, int r,
-                                       fq_amx_a_tiles a) {
-    const __m512i group = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 8, 8, 8, 8, 9, 9, 9, 9);
-    __m512 dsc, dmn;
-    wscales(w, &dsc, &dmn);
-#pragma GCC unroll 4
-    for (int f = 0; f < 4; f++) {
-        __m512 v[4];
-        wvals(w, f, v);
-        const __m512i g = _mm512_add_epi32(group, _mm512_set1_epi32(2 * f));
-        const __m512 sc = _mm512_permutexvar_ps(g, dsc), mn = _mm512_permutexvar_ps(g, dmn);
-        fq_amx_put32(a, 2 * f, r, _mm512_fmsub_ps(sc, v[0], mn), _mm512_fmsub_ps(sc, v[1], mn));
-        fq_amx_put32(a, 2 * f + 1, r, _mm512_fmsub_ps(sc, v[2], mn), _mm512_fmsub_ps(sc, v[3], mn));
-    }
+/* The decoders' sink for the A tiles (avx512_zdecode.h): dst is the chunk's fq_amx_parts. */
+FQ_AVX_INLINE void fq_amx_sink(void *dst, int r, int64_t b, __m512 v0, __m512 v1) {
+    fq_amx_put32((fq_amx_parts *)dst, b, r, v0, v1);
 }
 
 /* A type's row decoder, as fq_amx_gemm calls it. */
-typedef void (*fq_amx_decode_fn)(const uint8_t *w, int r, fq_amx_a_tiles a);
+typedef void (*fq_amx_decode_fn)(const uint8_t *w, int r, int nblk, fq_amx_parts *a);
 
 FQ_AVX_INLINE void fq_amx_gemm(fq_amx_decode_fn decode, const int bs, const int ts, const uint8_t *w,
                                int64_t row_bytes, int nrows, int64_t nb, const uint8_t *xs,
                                const float *col_scale, int64_t n, float *out, int64_t os) {
     const int64_t nkb = nb * bs / 32, ntiles = (n + FQ_BF16X3_COLS - 1) / FQ_BF16X3_COLS;
     const int64_t tile_bytes = FQ_BF16X3_TILE_BYTES(nb * bs);
-    fq_amx_a_tiles a __attribute__((aligned(64)));
+    fq_amx_parts a[FQ_AMX_KB] __attribute__((aligned(64)));
     float sums[FQ_AMX_CT][16 * 16] __attribute__((aligned(64)));
     float split[4][16 * 16] __attribute__((aligned(64)));
     if (nrows < 16) memset(a, 0, sizeof a);   /* rows past nrows stay zero */
@@ -295,7 +258,9 @@ FQ_AVX_INLINE void fq_amx_gemm(fq_amx_decode_fn decode, const int bs, const int 
         const int64_t c1 = c0 + FQ_AMX_CT < ntiles ? c0 + FQ_AMX_CT : ntiles;
         for (int64_t k0 = 0; k0 < nkb; k0 += FQ_AMX_KB) {
             const int64_t kb = nkb - k0 < FQ_AMX_KB ? nkb - k0 : FQ_AMX_KB;
-            for (int r = 0; r < nrows; r++) decode(w + r * row_bytes + k0 * 32 / bs * ts, r, a);
+            for (int r = 0; r < nrows; r++)   /* 256 values (8 blocks of 32, or fewer at the end) a call */
+                for (int64_t u = 0; u < kb; u += 8)
+                    decode(w + r * row_bytes + (k0 + u) * 32 / bs * ts, r, kb - u < 8 ? (int)(kb - u) : 8, a + u);
             for (int64_t t = c0; t < c1; t += 4) {
                 switch (c1 - t < 4 ? c1 - t : 4) {
                     case 1: FQ_AMX_CHUNK(1) break;
@@ -314,27 +279,19 @@ FQ_AVX_INLINE void fq_amx_gemm(fq_amx_decode_fn decode, const int bs, const int 
     _tile_release();
 }
 
-/* gemm_bf16x3 of one quantized type (fq_gemm_bf16x3_fn), by family: 32-blocks, 256-blocks in
- * natural order, 256-blocks in FQ_X_WORDS16 order. */
+/* gemm_bf16x3 of one quantized type (fq_gemm_bf16x3_fn) over its zmm decoders (DECODE: a
+ * statement decoding the 256 values at w of row r, nblk blocks of 32 for the 32-blocks). */
 #define FQ_AMX_DEFINE_GEMM(name, bs, ts, DECODE)                                                   \
-    static void fq_amx_decode_##name(const uint8_t *w, int r, fq_amx_a_tiles a) { DECODE; }      \
+    static void fq_amx_decode_##name(const uint8_t *w, int r, int nblk, fq_amx_parts *a) {       \
+        (void)nblk;                                                                              \
+        DECODE;                                                                                  \
+    }                                                                                            \
     void FQ_SIMD_FN(gemm_bf16x3_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb, \
                                     const uint8_t *xs, const float *col_scale, int64_t n,        \
                                     float *out, int64_t os) {                                    \
         fq_amx_gemm(fq_amx_decode_##name, bs, ts, w, row_bytes, nrows, nb, xs, col_scale, n, out, os); \
     }
-#define FQ_AMX_DEFINE_32(name, ts, HAS_MIN)                                                        \
-    FQ_AMX_DEFINE_GEMM(name, 32, ts, fq_amx_decode_32(fq_z_vals32_##name, ts, HAS_MIN, w, r, a))
-#define FQ_AMX_DEFINE_K(name, ts, HAS_MIN)                                                         \
-    FQ_AMX_DEFINE_GEMM(name, 256, ts, fq_amx_decode_K(fq_z_kscales_##name, fq_z_kvals_##name,    \
-                                                      fq_z_kv_##name, fq_avx_kg_##name, HAS_MIN, w, r, a))
-#define FQ_AMX_DEFINE_WORDS(name, ts)                                                              \
-    FQ_AMX_DEFINE_GEMM(name, 256, ts, fq_amx_decode_words(fq_z_wscales_##name, fq_z_wvals_##name, w, r, a))
 
-#else /* the AVX2 build: no AMX kernels */
-#define FQ_AMX_DEFINE_32(name, ts, HAS_MIN)
-#define FQ_AMX_DEFINE_K(name, ts, HAS_MIN)
-#define FQ_AMX_DEFINE_WORDS(name, ts)
 #endif
 
 #endif

@@ -154,7 +154,7 @@ FQ_AVX_INLINE void fq_avx_gemv_f32_32(fq_avx_floats32_fn floats, const int ts, c
 }
 
 #include "avx512_gemv_f32.h"
-#include "amx_gemm_f32.h"
+#include "avx512_zdecode.h"
 
 /* The exported GEMVs of one 32-block type, q8 and f32 (fq_gemv_q8_fn, fq_gemv_f32_fn in
  * kernel_table.h). MIN_PER_D, MIN_HALF: see fq_avx_gemv_q8_32 (both 0: no min). */

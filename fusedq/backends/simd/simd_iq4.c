@@ -117,6 +117,6 @@ void FQ_SIMD_FN(gemv_f32_iq4_nl)(const uint8_t *w, int64_t row_bytes, int64_t nr
 }
 FQ_AVX_DEFINE_GEMV_K(iq4_xs, 136, 0)
 
-/* f32 GEMM on AMX tiles (the AVX-512 build; amx_gemm_f32.h) */
-FQ_AMX_DEFINE_32(iq4_nl, 18, 0)
-FQ_AMX_DEFINE_K(iq4_xs, 136, 0)
+/* the AVX-512 build's f32 GEMMs over the zmm decoders: FMA and AMX tiles (avx512_zdecode.h) */
+FQ_Z_DEFINE_GEMMS_32(iq4_nl, 18, 0)
+FQ_Z_DEFINE_GEMMS_K(iq4_xs, 136, 0)

@@ -167,9 +167,9 @@ FQ_AVX_DEFINE_GEMV_32(q5_0, 22, 0, -16.0f, 0)
 FQ_AVX_DEFINE_GEMV_32(q5_1, 24, 0, 0.0f, 1)
 FQ_AVX_DEFINE_GEMV_32(q8_0, 34, 1, 0.0f, 0)
 
-/* f32 GEMM on AMX tiles (the AVX-512 build; amx_gemm_f32.h) */
-FQ_AMX_DEFINE_32(q4_0, 18, 0)
-FQ_AMX_DEFINE_32(q4_1, 20, 1)
-FQ_AMX_DEFINE_32(q5_0, 22, 0)
-FQ_AMX_DEFINE_32(q5_1, 24, 1)
-FQ_AMX_DEFINE_32(q8_0, 34, 0)
+/* the AVX-512 build's f32 GEMMs over the zmm decoders: FMA and AMX tiles (avx512_zdecode.h) */
+FQ_Z_DEFINE_GEMMS_32(q4_0, 18, 0)
+FQ_Z_DEFINE_GEMMS_32(q4_1, 20, 1)
+FQ_Z_DEFINE_GEMMS_32(q5_0, 22, 0)
+FQ_Z_DEFINE_GEMMS_32(q5_1, 24, 1)
+FQ_Z_DEFINE_GEMMS_32(q8_0, 34, 0)

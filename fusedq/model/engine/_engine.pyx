@@ -283,7 +283,8 @@ cdef class Engine:
         buf = arrays["g"]; s.g = &buf[0, 0]
         buf = arrays["u"]; s.u = &buf[0, 0]
         buf = arrays["xs"]; s.xs = &buf[0, 0]
-        arrays["xw"] = np.zeros((1, widths["xs"]), dtype=np.float32)   # one GEMV row (engine.h)
+        # x in FQ_X_WORDS16 order for f32 GEMVs and GEMMs (engine.c); untouched in q8 mode
+        arrays["xw"] = np.zeros((nb, widths["xs"]), dtype=np.float32)
         buf = arrays["xw"]; s.xw = &buf[0, 0]
         self._keep.append(arrays)
         cdef uint8_t[:, ::1] qbuf

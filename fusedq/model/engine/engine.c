@@ -70,9 +70,9 @@ static int64_t xq_stride(const fq_model *m, int partner, int64_t cols) {
     return cols / af->block * af->block_bytes;
 }
 
-/* Whether job L reads x through an f32 GEMV that wants it in its own order (f32_rows.h). */
+/* Whether job L reads x through an f32 GEMV or GEMM that wants it in its own order (f32_rows.h). */
 static int reads_words(const fq_linear *L, int64_t n) {
-    return L->partner == FQ_ACT_F32 && n == 1 && L->k->gemv_f32 && L->k->gemv_x_order == FQ_X_WORDS16;
+    return L->partner == FQ_ACT_F32 && fq_f32_x_order(L->k, n) == FQ_X_WORDS16;
 }
 
 /* Whether job L reads the float rows prepared with sums (f32_rows.h): its kernels want the sums,
@@ -83,7 +83,7 @@ static int reads_rows(const fq_linear *L, int64_t n) {
 
 /* The input of jobs (one x for all): quantized once per activation format they use, and, for
  * float kernels that want them, rows with per-16 sums (f32_rows.h, as the backend driver), and
- * the one row in FQ_X_WORDS16 order when a GEMV of the jobs reads that. */
+ * the rows in FQ_X_WORDS16 order (with sums) when a GEMV or GEMM of the jobs reads that. */
 static void prepare_input(const fq_model *m, fq_scratch *s, const job *jobs, int nj, int64_t n) {
     int need[FQ_ACT_COUNT] = {0}, list[FQ_ACT_COUNT + 1], np = 0, words = 0;
     for (int j = 0; j < nj; j++) {
@@ -96,9 +96,10 @@ static void prepare_input(const fq_model *m, fq_scratch *s, const job *jobs, int
     if (!np && !words) return;
     const int64_t cols = jobs[0].lin->cols;
     FQ_OMP("omp for schedule(static)")
-    for (int64_t t = 0; t < np * n + words; t++) {
-        if (t == np * n) {   /* the GEMV row in its order (n == 1) */
-            fq_f32_row(jobs[0].x, cols, FQ_X_WORDS16, 1, s->xw);
+    for (int64_t t = 0; t < (np + words) * n; t++) {
+        if (t >= np * n) {   /* the rows in FQ_X_WORDS16 order */
+            const int64_t i = t - np * n;
+            fq_f32_row(jobs[0].x + i * cols, cols, FQ_X_WORDS16, 1, s->xw + i * fq_f32_row_floats(cols, 1));
             continue;
         }
         const int p = list[t / n];

@@ -35,7 +35,7 @@ typedef struct fq_layer {
 typedef struct fq_scratch {       /* preallocated for up to n_batch tokens */
     float *x, *h, *q, *k, *v, *att, *o, *g, *u;  /* [n_batch][width of each] */
     float *xs;                    /* [n_batch][max fq_f32_row_floats]: rows + per-16 sums */
-    float *xw;                    /* [max fq_f32_row_floats]: one row in FQ_X_WORDS16 order */
+    float *xw;                    /* [n_batch][max fq_f32_row_floats]: rows in FQ_X_WORDS16 order */
     float *scores;                /* [max_threads][score_len]: FQ_QUERY_BLOCK score rows each */
     int64_t score_len;
     int max_threads;
