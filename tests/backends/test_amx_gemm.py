@@ -50,12 +50,13 @@ def rel(a, b) -> float:
 
 @pytest.mark.parametrize("name", QUANT_TYPES)
 def test_amx_gemm_is_exact_within_float_rounding(amx_kernels, name):
-    """37 rows: row tiles of 16, 16, 5; 4352 values: 17 chunks of 256; 16, 17, 33 and 70 columns:
-    one column tile (its products round 4 C tiles), two (alternating between 2 each), three, and
-    4 + 1 tiles. Against the exact product, the numpy reference and the FMA tiles."""
+    """37 rows: row tiles of 16, 16, 5; 4352 values: 17 chunks of 256; 24, 25, 33 and 70 columns
+    (the fewest the driver hands AMX is 24): two column tiles (products alternating between 2 C
+    tiles each), three, and 4 + 1 tiles (the last one's products round 4 C tiles). Against the
+    exact product, the numpy reference and the FMA tiles."""
     rows, cols = 37, 4352
     t, w = tensor(name, rows, cols, seed=31)
-    for n in (16, 17, 33, 70):
+    for n in (24, 25, 33, 70):
         x = np.random.default_rng(n).standard_normal((n, cols)).astype(np.float32)
         got = t.matmul(x, "f32", backend="simd")
         assert got.shape == (n, rows) and np.isfinite(got).all()
@@ -83,7 +84,7 @@ def test_amx_gemm_over_more_than_one_pass_of_columns(amx_kernels, name):
 @pytest.mark.parametrize("name", ["Q4_0", "Q5_1", "Q2_K", "Q4_K"])
 def test_amx_gemm_does_not_depend_on_thread_count(amx_kernels, name):
     t, _ = tensor(name, 45, 512, seed=51)
-    x = np.random.default_rng(52).standard_normal((20, 512)).astype(np.float32)
+    x = np.random.default_rng(52).standard_normal((40, 512)).astype(np.float32)
     before = fusedq.get_num_threads()
     try:
         results = []
@@ -101,19 +102,19 @@ def test_amx_gemm_of_activations_far_from_one(amx_kernels, name):
     """Each column is scaled by a power of two before its bf16 split (the tiles flush denormals):
     columns of 1e-30, 1e-40 (f32 denormals), 1 and 1e30 are each exact within float rounding."""
     t, w = tensor(name, 19, 512, seed=61)
-    x = np.random.default_rng(62).standard_normal((16, 512)).astype(np.float32)
-    x *= np.array([1e-30, 1e-40, 1.0, 1e30] * 4, np.float32)[:, None]
+    x = np.random.default_rng(62).standard_normal((32, 512)).astype(np.float32)
+    x *= np.array([1e-30, 1e-40, 1.0, 1e30] * 8, np.float32)[:, None]
     got = t.matmul(x, "f32", backend="simd")
     exact = x.astype(np.float64) @ w.T
-    for j in range(16):
+    for j in range(32):
         assert rel(got[j], exact[j]) <= 1e-5, j
 
 
 def test_amx_gemm_propagates_nan_to_its_column_only(amx_kernels):
     t, w = tensor("Q4_K", 17, 512, seed=71)
-    x = np.random.default_rng(72).standard_normal((16, 512)).astype(np.float32)
+    x = np.random.default_rng(72).standard_normal((24, 512)).astype(np.float32)
     x[3, 100] = np.nan
     got = t.matmul(x, "f32", backend="simd")
     assert np.isnan(got[3]).all()
-    others = np.delete(np.arange(16), 3)
+    others = np.delete(np.arange(24), 3)
     assert rel(got[others], x[others].astype(np.float64) @ w.T) <= 1e-5

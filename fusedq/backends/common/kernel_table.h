@@ -53,9 +53,10 @@ typedef void (*fq_gemm_bf16x3_fn)(const uint8_t *w, int64_t row_bytes, int nrows
                                   const uint8_t *xs, const float *col_scale, int64_t n, float *out,
                                   int64_t out_stride);
 #define FQ_BF16X3_COLS 16
-/* Fewest columns for which callers use gemm_bf16x3 (measured, 2 threads, 5632 x 2048: at n = 8
- * the FMA tiles of gemm_f32 are faster for Q4_0, Q4_K, Q6_K; from n = 16 the AMX tiles). */
-#define FQ_BF16X3_MIN_COLS 16
+/* Fewest columns for which callers use gemm_bf16x3 (measured, 2 threads, 5632 x 2048: the AMX
+ * path costs about the same for every type, ~2.2 ms at n = 16 and 2.6 at n = 24, where the FMA
+ * tiles of the AVX-512 build take 1.8-2.3 and 2.5-3.4 ms; from n = 32 AMX is ahead for all). */
+#define FQ_BF16X3_MIN_COLS 24
 #define FQ_BF16X3_TILE_BYTES(cols) ((int64_t)(cols) / 32 * 3 * 1024)
 #define FQ_GEMM_ROWS 16 /* rows per gemm_q8 call (the simd AVX-512 tiles take 16) */
 #define FQ_GEMV_COLS 4  /* most columns of a several-column gemv_q8 (simd 32-blocks) */
