@@ -46,13 +46,15 @@ typedef void (*fq_gemv_f32_fn)(const uint8_t *w, int64_t row_bytes, int64_t nrow
  * zero) in `order` (the table's gemv_x_order: the order in which the type's decoders give its
  * values), each scaled by a power of two, as FQ_BF16X3_TILE_BYTES(cols) bytes at dst, and the
  * scales' inverses at col_scale[j]; gemm_bf16x3 is gemm_f32 on n columns so written (tiles
- * consecutive, col_scale[j] for column j). */
+ * consecutive, col_scale[j] for column j), with FQ_BF16X3_SCRATCH bytes of working memory of its
+ * own (64-byte aligned; the caller's heap, not a thread stack). */
 typedef void (*fq_x_bf16x3_fn)(const float *x, int64_t x_stride, int ncols, int64_t cols, int order,
                                uint8_t *dst, float *col_scale);
 typedef void (*fq_gemm_bf16x3_fn)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nblocks,
                                   const uint8_t *xs, const float *col_scale, int64_t n, float *out,
-                                  int64_t out_stride);
+                                  int64_t out_stride, uint8_t *scratch);
 #define FQ_BF16X3_COLS 16
+#define FQ_BF16X3_SCRATCH (132 * 1024)
 /* Fewest columns for which callers use gemm_bf16x3 (measured, 2 threads, 5632 x 2048: the AMX
  * path costs about the same for every type, ~2.2 ms at n = 16 and 2.6 at n = 24, where the FMA
  * tiles of the AVX-512 build take 1.8-2.3 and 2.5-3.4 ms; from n = 32 AMX is ahead for all). */

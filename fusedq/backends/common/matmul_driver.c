@@ -77,6 +77,11 @@ static int fq_matmul_bf16x3(const fq_kernels *k, const uint8_t *w, int64_t rows,
     uint8_t *xs = (uint8_t *)aligned_alloc(FQ_X_ALIGN, (bytes + FQ_X_ALIGN - 1) / FQ_X_ALIGN * FQ_X_ALIGN);
     if (!xs) return FQ_ENOMEM;
     float *col_scale = (float *)(xs + ntiles * tile_bytes);
+    uint8_t *scratch = (uint8_t *)aligned_alloc(FQ_X_ALIGN, (size_t)(nthreads > 0 ? nthreads : 1) * FQ_BF16X3_SCRATCH);
+    if (!scratch) {
+        free(xs);
+        return FQ_ENOMEM;
+    }
     (void)nthreads;
     FQ_OMP("omp parallel for num_threads(nthreads) schedule(static) if(ntiles > 1)")
     for (int64_t t = 0; t < ntiles; t++) {
@@ -88,8 +93,10 @@ static int fq_matmul_bf16x3(const fq_kernels *k, const uint8_t *w, int64_t rows,
     FQ_OMP("omp parallel for num_threads(nthreads) schedule(guided)")
     for (int64_t t = 0; t < nrt; t++) {
         const int64_t r0 = t * FQ_ROW_TILE, r1 = r0 + FQ_ROW_TILE < rows ? r0 + FQ_ROW_TILE : rows;
-        k->gemm_bf16x3(w + r0 * row_bytes, row_bytes, (int)(r1 - r0), nb, xs, col_scale, n, out + r0, rows);
+        k->gemm_bf16x3(w + r0 * row_bytes, row_bytes, (int)(r1 - r0), nb, xs, col_scale, n, out + r0, rows,
+                       scratch + (size_t)fq_omp_thread_id() * FQ_BF16X3_SCRATCH);
     }
+    free(scratch);
     free(xs);
     return FQ_OK;
 }

@@ -1,24 +1,25 @@
 /* f32-mode GEMM of the quantized types on AMX-BF16 tiles (the AVX-512 build; used only where the
  * CPU has AMX-TILE and AMX-BF16, the OS saves the tile state and granted this process its use).
  *
- * A float splits exactly into three bf16 parts: hi = its top 8 significand bits (truncation),
- * mid = the top 8 of what is left, lo = the remaining 8, so hi + mid + lo == v bit for bit. The
- * weights are decoded to their exact floats (the AVX2 decoders of avx2_qgemm_f32.h, one
- * rounding each) and split; x is split once per call (x_bf16x3, the driver). Every product of
- * two bf16 parts is exact in f32, and TDPBF16PS sums them in f32, so w . x is
+ * A float splits exactly into three bf16 parts: hi = its top 16 bits (sign, exponent, 7 fraction
+ * bits: truncation), mid = the top 16 bits of what is left, lo = the rest, which has at most 8
+ * significant bits, so hi + mid + lo == v bit for bit. The weights are decoded to their exact
+ * floats (the zmm decoders of avx512_zdecode.h, one rounding each) and split; x is split once per
+ * call (x_bf16x3, by the driver). Every product of two bf16 parts is exact in f32, and
+ * TDPBF16PS sums them in f32, so w . x is
  *   sum over k of  wh xh + wh xm + wh xl + wm xh + wm xm + wl xh
  * where the dropped terms (wm xl, wl xm, wl xl) are below 2^-24 of |w x|: the exact products
- * summed in f32, like the FMA kernels, in another order. Each column of x is scaled by a power
- * of two first (its largest |x| in [1, 2)) and the results by the inverse, so that no part of
- * a small x falls below f32's normal range (tiles flush denormals to zero).
+ * summed in f32, like the FMA tiles, in another order. Each column of x is scaled by a power of
+ * two first (its largest |x| in [1, 2)) and the results by the inverse, so that no part of a
+ * small x falls below f32's normal range (tiles flush denormals to zero).
  *
  * Tiles (16 rows x 64 bytes each): A = 16 weight rows x 32 values (one part), B = 16 pairs of
  * values x 16 columns of x (one part, the pair layout TDPBF16PS reads), C = 16 x 16 f32 sums
  * (weight row, column). tmm4-6 hold a block's three weight parts, tmm7 one x part of one column
- * tile, tmm0-3 the sums of 4 column tiles (64 columns). Weight parts are decoded FQ_AMX_KC values
- * at a time into a 24 KB stack tile (L1); sums pass through a stack buffer between chunks and
- * are transposed into out at the end. Every output's sum runs over the blocks in order with
- * the same six products per block, whatever the thread count, row tile or column count. */
+ * tile, tmm0-3 the sums of up to 4 column tiles. Weight parts are decoded FQ_AMX_KC values per
+ * row at a time (1024: 96 KB, L2; 256 was 10-15% slower at n = 32 and 128); sums pass through a
+ * buffer between chunks and are transposed into out at the end (fq_amx_scratch, the caller's). Every output's sum runs over the blocks in order with the same
+ * six products per block, whatever the thread count or row tile. */
 #ifndef FQ_AMX_GEMM_F32_H
 #define FQ_AMX_GEMM_F32_H
 
@@ -101,7 +102,7 @@ void FQ_SIMD_FN(x_bf16x3)(const float *x, int64_t xs, int ncols, int64_t cols, i
             most = _mm512_max_ps(most, _mm512_abs_ps(_mm512_loadu_ps(x + j * xs + i)));
         const float top = _mm512_reduce_max_ps(most);   /* inf (NaN) scale as usual: they propagate */
         int e = 0;
-        if (top > 0.0f && top <= FLT_MAX) (void)frexpf(top, &e), e -= 1;   /* top in [2^e, 2^e+1) */
+        if (top > 0.0f && top <= FLT_MAX) (void)frexpf(top, &e), e -= 1;   /* top in [2^e, 2^(e+1)) */
         e = e < -126 ? -126 : e > 126 ? 126 : e;
         scale[j] = _mm512_set1_ps(ldexpf(1.0f, -e));
         if (j < ncols) col_scale[j] = ldexpf(1.0f, e);
@@ -142,7 +143,6 @@ void FQ_SIMD_FN(x_bf16x3)(const float *x, int64_t xs, int ncols, int64_t cols, i
         _tile_loadd(7, xb + 2048, 64);                                                           \
         _tile_dpbf16ps(J5, 4, 7);                                                                \
     }
-#define FQ_AMX_BLOCK_DOTS(J, T) FQ_AMX_BLOCK_DOTS6(T, J, J, J, J, J, J)
 /* The products of one x part p (0: hi, 1: mid, 2: lo) with the weight parts it meets (those
  * whose sum of levels is at most 2), into C tile J from column tile T. */
 #define FQ_AMX_PART_DOTS(J, T, p)                                                                  \
@@ -236,6 +236,15 @@ FQ_AVX_INLINE void fq_amx_put32(fq_amx_parts *a, int64_t b, int r, __m512 v0, __
     for (int p = 0; p < 3; p++) _mm512_store_si512(a[b][p] + 32 * r, part[p]);
 }
 
+/* A call's working memory (FQ_BF16X3_SCRATCH bytes from the caller): the weight parts of one
+ * chunk, the sums of a pass of column tiles, the split sums of one or two column tiles. */
+typedef struct {
+    fq_amx_parts a[FQ_AMX_KB];
+    float sums[FQ_AMX_CT][16 * 16];
+    float split[4][16 * 16];
+} fq_amx_scratch;
+_Static_assert(sizeof(fq_amx_scratch) <= FQ_BF16X3_SCRATCH, "FQ_BF16X3_SCRATCH holds a call's buffers");
+
 /* The decoders' sink for the A tiles (avx512_zdecode.h): dst is the chunk's fq_amx_parts. */
 FQ_AVX_INLINE void fq_amx_sink(void *dst, int r, int64_t b, __m512 v0, __m512 v1) {
     fq_amx_put32((fq_amx_parts *)dst, b, r, v0, v1);
@@ -246,13 +255,13 @@ typedef void (*fq_amx_decode_fn)(const uint8_t *w, int r, int nblk, fq_amx_parts
 
 FQ_AVX_INLINE void fq_amx_gemm(fq_amx_decode_fn decode, const int bs, const int ts, const uint8_t *w,
                                int64_t row_bytes, int nrows, int64_t nb, const uint8_t *xs,
-                               const float *col_scale, int64_t n, float *out, int64_t os) {
+                               const float *col_scale, int64_t n, float *out, int64_t os, uint8_t *scratch) {
     const int64_t nkb = nb * bs / 32, ntiles = (n + FQ_BF16X3_COLS - 1) / FQ_BF16X3_COLS;
     const int64_t tile_bytes = FQ_BF16X3_TILE_BYTES(nb * bs);
-    fq_amx_parts a[FQ_AMX_KB] __attribute__((aligned(64)));
-    float sums[FQ_AMX_CT][16 * 16] __attribute__((aligned(64)));
-    float split[4][16 * 16] __attribute__((aligned(64)));
-    if (nrows < 16) memset(a, 0, sizeof a);   /* rows past nrows stay zero */
+    fq_amx_scratch *own = (fq_amx_scratch *)scratch;
+    fq_amx_parts *a = own->a;
+    float (*sums)[256] = own->sums, (*split)[256] = own->split;
+    if (nrows < 16) memset(a, 0, sizeof own->a);   /* rows past nrows stay zero */
     fq_amx_configure();
     for (int64_t c0 = 0; c0 < ntiles; c0 += FQ_AMX_CT) {
         const int64_t c1 = c0 + FQ_AMX_CT < ntiles ? c0 + FQ_AMX_CT : ntiles;
@@ -288,8 +297,9 @@ FQ_AVX_INLINE void fq_amx_gemm(fq_amx_decode_fn decode, const int bs, const int 
     }                                                                                            \
     void FQ_SIMD_FN(gemm_bf16x3_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb, \
                                     const uint8_t *xs, const float *col_scale, int64_t n,        \
-                                    float *out, int64_t os) {                                    \
-        fq_amx_gemm(fq_amx_decode_##name, bs, ts, w, row_bytes, nrows, nb, xs, col_scale, n, out, os); \
+                                    float *out, int64_t os, uint8_t *scratch) {                  \
+        fq_amx_gemm(fq_amx_decode_##name, bs, ts, w, row_bytes, nrows, nb, xs, col_scale, n, out, os, \
+                    scratch);                                                                    \
     }
 
 #endif

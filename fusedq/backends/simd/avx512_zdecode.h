@@ -55,28 +55,12 @@ FQ_AVX_INLINE void fq_zdec_K(fq_z_kscales_fn kscales, fq_z_kvals_fn kvals, const
     }
 }
 
-/* Four vectors of FQ_X_WORDS16 order (one f: lane i of v[o] = value 128 (i >> 3) + 32 f + 4 (i & 7)
- * + o) back to natural order: n[L] = values 128 (L >> 1) + 32 f + 16 (L & 1) + 0..15. In each
- * 128-bit lane a 4 x 4 transpose gives 4 consecutive values per lane, a 4 x 4 transpose of the
- * lanes puts them in place: 16 shuffles per 64 values. */
-FQ_AVX_INLINE void fq_zdec_words_to_natural(const __m512 v[4], __m512 n[4]) {
-    const __m512 t0 = _mm512_unpacklo_ps(v[0], v[1]), t1 = _mm512_unpackhi_ps(v[0], v[1]);
-    const __m512 t2 = _mm512_unpacklo_ps(v[2], v[3]), t3 = _mm512_unpackhi_ps(v[2], v[3]);
-    const __m512 u0 = _mm512_shuffle_ps(t0, t2, 0x44), u1 = _mm512_shuffle_ps(t0, t2, 0xEE);
-    const __m512 u2 = _mm512_shuffle_ps(t1, t3, 0x44), u3 = _mm512_shuffle_ps(t1, t3, 0xEE);
-    const __m512 a0 = _mm512_shuffle_f32x4(u0, u1, 0x44), a1 = _mm512_shuffle_f32x4(u0, u1, 0xEE);
-    const __m512 a2 = _mm512_shuffle_f32x4(u2, u3, 0x44), a3 = _mm512_shuffle_f32x4(u2, u3, 0xEE);
-    n[0] = _mm512_shuffle_f32x4(a0, a2, 0x88);
-    n[1] = _mm512_shuffle_f32x4(a0, a2, 0xDD);
-    n[2] = _mm512_shuffle_f32x4(a1, a3, 0x88);
-    n[3] = _mm512_shuffle_f32x4(a1, a3, 0xDD);
-}
-
 /* One 256-block of a type whose zmm decoders give FQ_X_WORDS16 order (zwvals, zwscales: Q2_K,
- * Q3_K, Q6_K), handed on in that order (natural = 0: the reader's x is in that order too) or
- * put back in natural order. */
-FQ_AVX_INLINE void fq_zdec_words(fq_z_wscales_fn wscales, fq_z_wvals_fn wvals, const int natural,
-                                 const uint8_t *w, fq_zdec_sink_fn sink, void *dst, int r) {
+ * Q3_K, Q6_K), handed on in that order: its readers take x in that order too (gemv_x_order).
+ * Putting them back in natural order for the FMA tiles (a 4 x 4 transpose in each 128-bit lane,
+ * then one of the lanes: 16 shuffles per 64 values) made Q2_K's n = 8 GEMM 1.54 ms, 1.07 this way. */
+FQ_AVX_INLINE void fq_zdec_words(fq_z_wscales_fn wscales, fq_z_wvals_fn wvals, const uint8_t *w,
+                                 fq_zdec_sink_fn sink, void *dst, int r) {
     const __m512i group = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 8, 8, 8, 8, 9, 9, 9, 9);
     __m512 dsc, dmn;
     wscales(w, &dsc, &dmn);
@@ -87,15 +71,8 @@ FQ_AVX_INLINE void fq_zdec_words(fq_z_wscales_fn wscales, fq_z_wvals_fn wvals, c
         const __m512i g = _mm512_add_epi32(group, _mm512_set1_epi32(2 * f));
         const __m512 sc = _mm512_permutexvar_ps(g, dsc), mn = _mm512_permutexvar_ps(g, dmn);
         for (int o = 0; o < 4; o++) v[o] = _mm512_fmsub_ps(sc, v[o], mn);
-        if (natural) {
-            __m512 n[4];
-            fq_zdec_words_to_natural(v, n);
-            sink(dst, r, f, n[0], n[1]);
-            sink(dst, r, 4 + f, n[2], n[3]);
-        } else {
-            sink(dst, r, 2 * f, v[0], v[1]);
-            sink(dst, r, 2 * f + 1, v[2], v[3]);
-        }
+        sink(dst, r, 2 * f, v[0], v[1]);
+        sink(dst, r, 2 * f + 1, v[2], v[3]);
     }
 }
 
@@ -135,9 +112,9 @@ FQ_AVX_INLINE void fq_zdec_floats(void *dst, int r, int64_t b, __m512 v0, __m512
 #define FQ_Z_DEFINE_GEMMS_WORDS(name, ts)                                                          \
     FQ_Z_DEFINE_GEMMS(name, 256, ts,                                                             \
         for (int64_t b = 0; b < nblk; b++)                                                       \
-            fq_zdec_words(fq_z_wscales_##name, fq_z_wvals_##name, 0, w + b * ts, fq_zdec_floats, \
+            fq_zdec_words(fq_z_wscales_##name, fq_z_wvals_##name, w + b * ts, fq_zdec_floats,    \
                           dst + 256 * b, 0),                                                     \
-        fq_zdec_words(fq_z_wscales_##name, fq_z_wvals_##name, 0, w, fq_amx_sink, a, r))
+        fq_zdec_words(fq_z_wscales_##name, fq_z_wvals_##name, w, fq_amx_sink, a, r))
 
 #else /* the AVX2 build: gemm_f32 comes with FQ_AVX_DEFINE_GEMM (AVX2 decoders), no AMX */
 #define FQ_Z_DEFINE_GEMMS_32(name, ts, HAS_MIN)

@@ -51,7 +51,7 @@ void FQ_SIMD_FN(x_bf16x3)(const float *x, int64_t xs, int ncols, int64_t cols, i
                                  const float *x, int64_t xs, int64_t n, float *out, int64_t os); \
     void FQ_SIMD_FN(gemm_bf16x3_##name)(const uint8_t *w, int64_t row_bytes, int nrows, int64_t nb, \
                                     const uint8_t *xs, const float *col_scale, int64_t n,        \
-                                    float *out, int64_t os);
+                                    float *out, int64_t os, uint8_t *scratch);
 
 /* simd_float.c: float weights (q8 mode is f32 mode for them) */
 #define FQ_AVX_DECLARE_FLOAT_GEMM(name)                                                            \
