@@ -118,3 +118,17 @@ def test_amx_gemm_propagates_nan_to_its_column_only(amx_kernels):
     assert np.isnan(got[3]).all()
     others = np.delete(np.arange(24), 3)
     assert rel(got[others], x[others].astype(np.float64) @ w.T) <= 1e-5
+
+
+def test_amx_gemm_from_concurrent_python_threads(amx_kernels):
+    """Each call configures and releases the tiles of the thread it runs on and takes its own
+    working memory: concurrent calls (each with its OpenMP threads) give the bits of one call."""
+    from concurrent.futures import ThreadPoolExecutor
+    t, _ = tensor("Q4_K", 40, 1024, seed=81)
+    xs = [np.random.default_rng(82 + i).standard_normal((24 + 8 * i, 1024)).astype(np.float32)
+          for i in range(4)]
+    expected = [t.matmul(x, "f32", backend="simd") for x in xs]
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda i: t.matmul(xs[i % 4], "f32", backend="simd"), range(12)))
+    for i, out in enumerate(outs):
+        assert np.array_equal(out.view(np.uint32), expected[i % 4].view(np.uint32)), i

@@ -117,6 +117,18 @@ def test_kquant_model_decode_matches_numpy_forward(kquant_model, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kind", ["kquants", *KINDS])
+def test_long_exact_prefill_matches_numpy_forward(tiny_models, kquant_model, kind, backend):
+    """40 tokens in one call: f32 GEMMs of 24+ columns, on AMX tiles where the simd backend has
+    them (x split into bf16 parts once per job set, in natural and in FQ_X_WORDS16 order for the
+    K-quant model's mix of types), else the FMA tiles."""
+    path = kquant_model if kind == "kquants" else tiny_models[kind]
+    eng, ref = _pair(path, backend, activations="f32", half=False)
+    ids = IDS + IDS[::-1]
+    assert _rel(_run(eng, ids), _run(ref, ids)) < 2e-6
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_partial_rope_matches_numpy_forward(partial_rope_model, backend):
     eng, ref = _pair(partial_rope_model, backend, activations="f32", half=False)
     assert _rel(_run(eng, IDS), _run(ref, IDS)) < 2e-6

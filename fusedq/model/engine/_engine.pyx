@@ -1,7 +1,7 @@
 # The compiled engine's Python face: checks a model description built by compiled_transformer.py
 # (every pointer, shape and size), fills the C structs once, and runs fq_engine_forward without
 # the GIL after checking the call's arguments (token ids, positions, thread count).
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
 from libc.stdlib cimport calloc, free
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 
@@ -37,6 +37,8 @@ cdef extern from "kernel_api.h" nogil:
         void *row_tile
 
 cdef extern from "engine.h" nogil:
+    int FQ_BF16X3_COLS
+    int FQ_BF16X3_SCRATCH
     int FQ_ACT_F32
     int FQ_QUERY_BLOCK
     int FQ_XSUM_GROUP
@@ -73,6 +75,10 @@ cdef extern from "engine.h" nogil:
         float *u
         float *xs
         float *xw
+        uint8_t *xb[2]
+        float *xb_scale[2]
+        int64_t xb_tile_bytes
+        uint8_t *amx
         float *scores
         int64_t score_len
         int max_threads
@@ -133,6 +139,7 @@ cdef class Engine:
     cdef list _keep
     cdef object _capsule
     cdef object _scores
+    cdef object _amx
     cdef object _logits
     cdef int64_t _max_cap
     cdef readonly int64_t n_batch, n_ctx, n_vocab
@@ -286,6 +293,16 @@ cdef class Engine:
         # x in FQ_X_WORDS16 order for f32 GEMVs and GEMMs (engine.c); untouched in q8 mode
         arrays["xw"] = np.zeros((nb, widths["xs"]), dtype=np.float32)
         buf = arrays["xw"]; s.xw = &buf[0, 0]
+        # x in bf16 parts for the AMX f32 GEMM (engine.c), natural and FQ_X_WORDS16 order; pages
+        # untouched unless used (np.zeros: calloc)
+        cdef int64_t widest = max(d, m.n_ff, m.n_head * hd)
+        s.xb_tile_bytes = (widest + 31) // 32 * 3 * 1024
+        cdef uint8_t[:, ::1] tiles
+        for order in range(2):
+            arrays[f"xb{order}"] = np.zeros(((nb + FQ_BF16X3_COLS - 1) // FQ_BF16X3_COLS, s.xb_tile_bytes), np.uint8)
+            tiles = arrays[f"xb{order}"]; s.xb[order] = &tiles[0, 0]
+            arrays[f"xb_scale{order}"] = np.zeros((1, nb), dtype=np.float32)
+            buf = arrays[f"xb_scale{order}"]; s.xb_scale[order] = &buf[0, 0]
         self._keep.append(arrays)
         cdef uint8_t[:, ::1] qbuf
         for p in range(FQ_ACT_COUNT):
@@ -304,6 +321,12 @@ cdef class Engine:
         cdef int64_t length = FQ_QUERY_BLOCK * max(self._max_cap + self.m.n_batch, self.m.head_dim)
         self._scores = np.zeros((threads, length), dtype=np.float32)
         cdef float[:, ::1] sc = self._scores
+        self._amx = np.zeros((threads, FQ_BF16X3_SCRATCH + 64), dtype=np.uint8)   # + 64: alignment
+        cdef uint8_t[:, ::1] amx = self._amx
+        cdef uintptr_t at = <uintptr_t>&amx[0, 0]
+        if FQ_BF16X3_SCRATCH % 64:
+            raise RuntimeError("FQ_BF16X3_SCRATCH must be a multiple of 64")
+        self.s.amx = <uint8_t *>((at + 63) // 64 * 64)
         self.s.scores, self.s.score_len, self.s.max_threads = &sc[0, 0], length, threads
 
     def forward(self, ids, int64_t pos0, bint half, int nthreads):

@@ -70,33 +70,54 @@ static int64_t xq_stride(const fq_model *m, int partner, int64_t cols) {
     return cols / af->block * af->block_bytes;
 }
 
+/* Whether job L runs the f32 GEMM on bf16 parts of x (AMX tiles; as fq_matmul chooses). */
+static int reads_bf16x3(const fq_linear *L, int64_t n) {
+    return L->partner == FQ_ACT_F32 && L->k->gemm_bf16x3 && n >= FQ_BF16X3_MIN_COLS;
+}
+
 /* Whether job L reads x through an f32 GEMV or GEMM that wants it in its own order (f32_rows.h). */
 static int reads_words(const fq_linear *L, int64_t n) {
-    return L->partner == FQ_ACT_F32 && fq_f32_x_order(L->k, n) == FQ_X_WORDS16;
+    return L->partner == FQ_ACT_F32 && !reads_bf16x3(L, n) && fq_f32_x_order(L->k, n) == FQ_X_WORDS16;
 }
 
 /* Whether job L reads the float rows prepared with sums (f32_rows.h): its kernels want the sums,
  * or a GEMM would read the rows of x as given 4 KB apart. */
 static int reads_rows(const fq_linear *L, int64_t n) {
-    return L->partner == FQ_ACT_F32 && (L->k->f32_sums || fq_f32_rows_alias(L->cols, n));
+    return L->partner == FQ_ACT_F32 && !reads_bf16x3(L, n) && (L->k->f32_sums || fq_f32_rows_alias(L->cols, n));
 }
 
 /* The input of jobs (one x for all): quantized once per activation format they use, and, for
  * float kernels that want them, rows with per-16 sums (f32_rows.h, as the backend driver), and
  * the rows in FQ_X_WORDS16 order (with sums) when a GEMV or GEMM of the jobs reads that. */
 static void prepare_input(const fq_model *m, fq_scratch *s, const job *jobs, int nj, int64_t n) {
-    int need[FQ_ACT_COUNT] = {0}, list[FQ_ACT_COUNT + 1], np = 0, words = 0;
+    int need[FQ_ACT_COUNT] = {0}, list[FQ_ACT_COUNT + 1], np = 0, words = 0, nsplit = 0, split[2];
+    const fq_kernels *splitter = NULL;
     for (int j = 0; j < nj; j++) {
         const fq_linear *L = jobs[j].lin;
         need[L->partner] |= L->partner != FQ_ACT_F32 || reads_rows(L, n);
         words |= reads_words(L, n);
+        if (reads_bf16x3(L, n)) {   /* the bf16 parts in each order the jobs' decoders give */
+            splitter = L->k;
+            if (!(nsplit > 0 && split[0] == L->k->gemv_x_order) && !(nsplit > 1 && split[1] == L->k->gemv_x_order))
+                split[nsplit++] = L->k->gemv_x_order;
+        }
     }
     for (int p = 0; p < FQ_ACT_COUNT; p++)
         if (need[p]) list[np++] = p;   /* p == FQ_ACT_F32: rows with sums */
-    if (!np && !words) return;
-    const int64_t cols = jobs[0].lin->cols;
+    if (!np && !words && !nsplit) return;
+    const int64_t cols = jobs[0].lin->cols, ntiles = (n + FQ_BF16X3_COLS - 1) / FQ_BF16X3_COLS;
+    const int64_t tiles_from = (np + words) * n;
     FQ_OMP("omp for schedule(static)")
-    for (int64_t t = 0; t < (np + words) * n; t++) {
+    for (int64_t t = 0; t < tiles_from + nsplit * ntiles; t++) {
+        if (t >= tiles_from) {   /* one column tile of x in bf16 parts */
+            const int order = split[(t - tiles_from) / ntiles];
+            const int64_t c0 = (t - tiles_from) % ntiles * FQ_BF16X3_COLS;
+            const int ncols = (int)(n - c0 < FQ_BF16X3_COLS ? n - c0 : FQ_BF16X3_COLS);
+            splitter->x_bf16x3(jobs[0].x + c0 * cols, cols, ncols, cols, order,
+                               s->xb[order] + c0 / FQ_BF16X3_COLS * FQ_BF16X3_TILE_BYTES(cols),
+                               s->xb_scale[order] + c0);
+            continue;
+        }
         if (t >= np * n) {   /* the rows in FQ_X_WORDS16 order */
             const int64_t i = t - np * n;
             fq_f32_row(jobs[0].x + i * cols, cols, FQ_X_WORDS16, 1, s->xw + i * fq_f32_row_floats(cols, 1));
@@ -126,7 +147,11 @@ static void run_jobs(const fq_model *m, fq_scratch *s, const job *jobs, int nj, 
         const int64_t r0 = (t - first[j]) * ROW_TILE;
         const int64_t r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
         float *out = jobs[j].out;
-        if (L->partner != FQ_ACT_F32)
+        if (reads_bf16x3(L, n))
+            k->gemm_bf16x3(L->w + r0 * L->row_bytes, L->row_bytes, (int)(r1 - r0), nb, s->xb[k->gemv_x_order],
+                           s->xb_scale[k->gemv_x_order], n, out + r0, rows,
+                           s->amx + (int64_t)fq_omp_thread_id() * FQ_BF16X3_SCRATCH);
+        else if (L->partner != FQ_ACT_F32)
             m->row_tile(k, L->w, L->row_bytes, r0, r1, nb, s->xq[L->partner],
                         xq_stride(m, L->partner, cols), NULL, 0, n, out, rows);
         else if (reads_words(L, n) || reads_rows(L, n))

@@ -36,6 +36,12 @@ typedef struct fq_scratch {       /* preallocated for up to n_batch tokens */
     float *x, *h, *q, *k, *v, *att, *o, *g, *u;  /* [n_batch][width of each] */
     float *xs;                    /* [n_batch][max fq_f32_row_floats]: rows + per-16 sums */
     float *xw;                    /* [n_batch][max fq_f32_row_floats]: rows in FQ_X_WORDS16 order */
+    /* x split in bf16 parts for gemm_bf16x3 (kernel_table.h), in natural / FQ_X_WORDS16 order:
+     * [column tiles][FQ_BF16X3_TILE_BYTES(max cols)], the columns' scales [n_batch] */
+    uint8_t *xb[2];
+    float *xb_scale[2];
+    int64_t xb_tile_bytes;
+    uint8_t *amx;                 /* [max_threads][FQ_BF16X3_SCRATCH]: gemm_bf16x3 working memory */
     float *scores;                /* [max_threads][score_len]: FQ_QUERY_BLOCK score rows each */
     int64_t score_len;
     int max_threads;
