@@ -82,7 +82,6 @@ static int fq_matmul_bf16x3(const fq_kernels *k, const uint8_t *w, int64_t rows,
         free(xs);
         return FQ_ENOMEM;
     }
-    (void)nthreads;
     FQ_OMP("omp parallel for num_threads(nthreads) schedule(static) if(ntiles > 1)")
     for (int64_t t = 0; t < ntiles; t++) {
         const int64_t c0 = t * FQ_BF16X3_COLS;

@@ -77,7 +77,6 @@ cdef extern from "engine.h" nogil:
         float *xw
         uint8_t *xb[2]
         float *xb_scale[2]
-        int64_t xb_tile_bytes
         uint8_t *amx
         float *scores
         int64_t score_len
@@ -295,11 +294,10 @@ cdef class Engine:
         buf = arrays["xw"]; s.xw = &buf[0, 0]
         # x in bf16 parts for the AMX f32 GEMM (engine.c), natural and FQ_X_WORDS16 order; pages
         # untouched unless used (np.zeros: calloc)
-        cdef int64_t widest = max(d, m.n_ff, m.n_head * hd)
-        s.xb_tile_bytes = (widest + 31) // 32 * 3 * 1024
+        cdef int64_t widest = max(d, m.n_ff, m.n_head * hd), tile_bytes = (widest + 31) // 32 * 3 * 1024
         cdef uint8_t[:, ::1] tiles
         for order in range(2):
-            arrays[f"xb{order}"] = np.zeros(((nb + FQ_BF16X3_COLS - 1) // FQ_BF16X3_COLS, s.xb_tile_bytes), np.uint8)
+            arrays[f"xb{order}"] = np.zeros(((nb + FQ_BF16X3_COLS - 1) // FQ_BF16X3_COLS, tile_bytes), np.uint8)
             tiles = arrays[f"xb{order}"]; s.xb[order] = &tiles[0, 0]
             arrays[f"xb_scale{order}"] = np.zeros((1, nb), dtype=np.float32)
             buf = arrays[f"xb_scale{order}"]; s.xb_scale[order] = &buf[0, 0]

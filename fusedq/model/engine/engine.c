@@ -88,7 +88,8 @@ static int reads_rows(const fq_linear *L, int64_t n) {
 
 /* The input of jobs (one x for all): quantized once per activation format they use, and, for
  * float kernels that want them, rows with per-16 sums (f32_rows.h, as the backend driver), and
- * the rows in FQ_X_WORDS16 order (with sums) when a GEMV or GEMM of the jobs reads that. */
+ * the rows in FQ_X_WORDS16 order (with sums) when a GEMV or GEMM of the jobs reads that, and x in
+ * bf16 parts (its column tiles, in each order needed) for jobs on the AMX GEMM. */
 static void prepare_input(const fq_model *m, fq_scratch *s, const job *jobs, int nj, int64_t n) {
     int need[FQ_ACT_COUNT] = {0}, list[FQ_ACT_COUNT + 1], np = 0, words = 0, nsplit = 0, split[2];
     const fq_kernels *splitter = NULL;

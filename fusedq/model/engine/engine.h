@@ -40,7 +40,6 @@ typedef struct fq_scratch {       /* preallocated for up to n_batch tokens */
      * [column tiles][FQ_BF16X3_TILE_BYTES(max cols)], the columns' scales [n_batch] */
     uint8_t *xb[2];
     float *xb_scale[2];
-    int64_t xb_tile_bytes;
     uint8_t *amx;                 /* [max_threads][FQ_BF16X3_SCRATCH]: gemm_bf16x3 working memory */
     float *scores;                /* [max_threads][score_len]: FQ_QUERY_BLOCK score rows each */
     int64_t score_len;
